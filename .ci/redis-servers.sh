@@ -3,6 +3,7 @@
 # its own directory, and prints the environment that points the tests at them.
 #
 #   .ci/redis-servers.sh up   DIR BASE   # standalone BASE, cluster BASE+1..3, nodes BASE+11..15
+#                                        # (the cluster bus takes BASE+10001..3 too)
 #   .ci/redis-servers.sh down DIR        # kill exactly the processes started in DIR
 #
 # It installs redis-server/redis-tools with apt-get only when they are missing.
