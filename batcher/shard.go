@@ -1,0 +1,286 @@
+package batcher
+
+import (
+	"context"
+	"math/rand/v2"
+	"runtime/debug"
+	"sync"
+	"time"
+)
+
+// batch is a group of items flushed together. Its outcome is shared by the
+// futures of all its items.
+type batch[T any] struct {
+	outcome
+	items []T
+	bytes int
+	first time.Time // when the first item arrived; the max-wait clock starts here
+}
+
+// shard owns a FIFO of batches and the one goroutine that flushes them, so a shard
+// never has two batches in flight: that is what preserves per-key order. All
+// state is guarded by mu; Add touches it once per item (or once per AddMany run)
+// and the flusher once per batch.
+type shard[T any] struct {
+	b  *Batcher[T]
+	mu sync.Mutex
+
+	cur    *batch[T]   // batch being filled, nil if none
+	sealed []*batch[T] // full or expired batches waiting for the flusher, oldest first
+	last   *batch[T]   // most recently sealed batch not yet finished (Flush waits on it)
+	depth  int         // items accepted and not finished: cur + sealed + in flight
+	closed bool
+	space  chan struct{} // closed when depth drops; made only when an Add waits
+	free   [][]T         // recycled item slices (flush must not retain them)
+	stats  shardStats
+
+	kick chan struct{} // cap 1: wakes the flusher after new/sealed batch or Close
+
+	_ [64]byte // keep hot shards on separate cache lines
+}
+
+func newShard[T any](b *Batcher[T]) *shard[T] {
+	return &shard[T]{b: b, kick: make(chan struct{}, 1)}
+}
+
+func (s *shard[T]) kickLocked() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (s *shard[T]) spaceLocked() chan struct{} {
+	if s.space == nil {
+		s.space = make(chan struct{})
+	}
+	return s.space
+}
+
+func (s *shard[T]) newBatchLocked() *batch[T] {
+	bt := &batch[T]{first: time.Now()}
+	if n := len(s.free); n > 0 {
+		bt.items = s.free[n-1]
+		s.free[n-1] = nil
+		s.free = s.free[:n-1]
+	} else {
+		bt.items = make([]T, 0, s.b.cfg.maxItems)
+	}
+	s.cur = bt
+	s.kickLocked() // the flusher arms its max-wait timer for this batch
+	return bt
+}
+
+func (s *shard[T]) sealLocked() {
+	s.sealed = append(s.sealed, s.cur)
+	s.last = s.cur
+	s.cur = nil
+	s.kickLocked()
+}
+
+// appendLocked adds one accepted item and returns the batch it went into.
+func (s *shard[T]) appendLocked(item T, sz int) *batch[T] {
+	cfg := &s.b.cfg
+	bt := s.cur
+	if bt != nil && cfg.maxBytes > 0 && bt.bytes+sz > cfg.maxBytes {
+		s.sealLocked() // keep batches under maxBytes; an oversized item goes alone
+		bt = nil
+	}
+	if bt == nil {
+		bt = s.newBatchLocked()
+	}
+	bt.items = append(bt.items, item)
+	bt.bytes += sz
+	s.depth++
+	s.stats.added++
+	s.stats.bytes += uint64(sz)
+	if len(bt.items) >= cfg.maxItems || (cfg.maxBytes > 0 && bt.bytes >= cfg.maxBytes) {
+		s.sealLocked()
+	}
+	return bt
+}
+
+// appendManyLocked adds unsized items with one copy per batch.
+func (s *shard[T]) appendManyLocked(items []T) {
+	max := s.b.cfg.maxItems
+	s.depth += len(items)
+	s.stats.added += uint64(len(items))
+	for len(items) > 0 {
+		bt := s.cur
+		if bt == nil {
+			bt = s.newBatchLocked()
+		}
+		k := min(max-len(bt.items), len(items))
+		bt.items = append(bt.items, items[:k]...)
+		items = items[k:]
+		if len(bt.items) >= max {
+			s.sealLocked()
+		}
+	}
+}
+
+// run is the shard's flusher: it takes sealed batches in order, seals the pending
+// batch when its max wait is over (or on Close), and exits once closed and empty.
+func (s *shard[T]) run() {
+	defer func() {
+		if s.b.running.Add(-1) == 0 {
+			close(s.b.done)
+		}
+	}()
+	maxWait := s.b.cfg.maxWait
+	timer := time.NewTimer(maxWait)
+	timer.Stop()
+	for {
+		s.mu.Lock()
+		if len(s.sealed) == 0 && s.cur != nil && (s.closed || time.Since(s.cur.first) >= maxWait) {
+			s.sealLocked()
+		}
+		if len(s.sealed) > 0 {
+			bt := s.sealed[0]
+			s.sealed[0] = nil
+			s.sealed = s.sealed[1:]
+			if len(s.sealed) == 0 {
+				s.sealed = nil // let the backing array go; the next append starts small
+			}
+			s.mu.Unlock()
+			s.process(bt)
+			continue
+		}
+		if s.closed {
+			s.mu.Unlock()
+			return
+		}
+		wait := time.Duration(-1)
+		if s.cur != nil {
+			wait = maxWait - time.Since(s.cur.first)
+		}
+		s.mu.Unlock()
+		if wait < 0 {
+			<-s.kick
+			continue
+		}
+		timer.Reset(wait)
+		select {
+		case <-s.kick:
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+}
+
+// process flushes one batch with retries, dead-letters it on final failure and
+// then publishes the outcome and frees its queue room.
+func (s *shard[T]) process(bt *batch[T]) {
+	cfg := &s.b.cfg
+	start := time.Now()
+	var err error
+	var retries, panics uint64
+	for attempt := 1; ; attempt++ {
+		var panicked bool
+		err, panicked = s.call(bt.items)
+		if panicked {
+			panics++
+		}
+		if err == nil || attempt >= cfg.attempts || isPermanent(err) {
+			break
+		}
+		retries++
+		time.Sleep(backoff(cfg.backoffBase, cfg.backoffMax, attempt))
+	}
+	var dlPanic bool
+	if err != nil {
+		if s.b.deadLetter != nil {
+			dlPanic = s.deadLetter(bt.items, err)
+		}
+		if cfg.onError != nil {
+			func() {
+				defer func() { _ = recover() }()
+				cfg.onError(err)
+			}()
+		}
+	}
+	lat := time.Since(start)
+	n := len(bt.items)
+
+	s.mu.Lock()
+	bt.err = err
+	st := &s.stats
+	st.batches++
+	st.retries += retries
+	st.panics += panics
+	if dlPanic {
+		st.deadLetterPanics++
+	}
+	if err != nil {
+		st.failedBatches++
+		st.failed += uint64(n)
+	} else {
+		st.delivered += uint64(n)
+	}
+	st.sizes[sizeBucket(n)]++
+	st.latency[latencyBucket(lat)]++
+	st.latencySum += lat
+	if lat > st.latencyMax {
+		st.latencyMax = lat
+	}
+	s.depth -= n
+	if s.last == bt {
+		s.last = nil
+	}
+	if s.space != nil {
+		close(s.space)
+		s.space = nil
+	}
+	if len(s.free) < 4 {
+		clear(bt.items) // drop references so recycled slices do not pin items
+		s.free = append(s.free, bt.items[:0])
+	}
+	bt.items = nil
+	done := bt.done
+	s.mu.Unlock()
+	if done != nil {
+		close(done)
+	}
+}
+
+// call runs the flush function once, turning a panic into a *PanicError.
+func (s *shard[T]) call(items []T) (err error, panicked bool) {
+	ctx := context.Background()
+	if d := s.b.cfg.flushTimeout; d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			err, panicked = &PanicError{Value: v, Stack: debug.Stack()}, true
+		}
+	}()
+	return s.b.flush(ctx, items), false
+}
+
+func (s *shard[T]) deadLetter(items []T, err error) (panicked bool) {
+	defer func() {
+		if recover() != nil {
+			panicked = true
+		}
+	}()
+	s.b.deadLetter(context.Background(), items, err)
+	return false
+}
+
+// backoff returns the wait before attempt+1: exponential from base, capped at max,
+// with "equal jitter" (half fixed, half random) so shards retrying against the same
+// sink do not synchronise.
+func backoff(base, max time.Duration, attempt int) time.Duration {
+	if base <= 0 {
+		return 0
+	}
+	d := base
+	for i := 1; i < attempt && d < max; i++ {
+		d *= 2
+	}
+	d = min(d, max)
+	half := d / 2
+	return half + rand.N(d-half+1)
+}
