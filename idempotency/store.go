@@ -187,20 +187,25 @@ func (s *Store) run(ctx context.Context, rec, lease, owner string, claimStart ti
 	stopHeartbeat := func() { close(stop); <-hbDone }
 
 	// Storing the outcome must not depend on the caller still waiting: once fn has
-	// acted, forgetting the outcome would let a retry act twice.
-	bg, bgCancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.lease)
-	defer bgCancel()
-
+	// acted, forgetting the outcome would let a retry act twice. The bound is one
+	// lease, counted from when fn returned.
+	after := func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.WithoutCancel(ctx), s.cfg.lease)
+	}
 	returned := false
 	defer func() {
 		if !returned { // fn panicked or called runtime.Goexit: give the key back
 			stopHeartbeat()
+			bg, cancel := after()
+			defer cancel()
 			_, _ = s.release(bg, rec, lease, owner)
 		}
 	}()
 	value, ferr := fn(runCtx)
 	returned = true
 	stopHeartbeat()
+	bg, bgCancel := after()
+	defer bgCancel()
 	lost := errors.Is(context.Cause(runCtx), ErrLeaseLost)
 
 	if ferr == nil && len(value) > s.cfg.maxResultBytes {
