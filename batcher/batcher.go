@@ -77,7 +77,7 @@ func New[T any](flush func(ctx context.Context, items []T) error, opts ...Option
 		}
 	}
 	if !cfg.queueSet {
-		cfg.queue = 64 * cfg.maxItems
+		cfg.queue = 64 * min(cfg.maxItems, 1<<20) // no overflow for huge max items
 	}
 	b.cfg = cfg
 	n := cfg.shards

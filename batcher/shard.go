@@ -64,7 +64,9 @@ func (s *shard[T]) newBatchLocked() *batch[T] {
 		s.free[n-1] = nil
 		s.free = s.free[:n-1]
 	} else {
-		bt.items = make([]T, 0, s.b.cfg.maxItems)
+		// A batch never holds more than the queue allows; a huge max items must
+		// not turn into a huge allocation, so larger batches grow by append.
+		bt.items = make([]T, 0, min(s.b.cfg.maxItems, s.b.cfg.queue, 4096))
 	}
 	s.cur = bt
 	s.kickLocked() // the flusher arms its max-wait timer for this batch
@@ -127,7 +129,11 @@ func (s *shard[T]) run() {
 			close(s.b.done)
 		}
 	}()
-	maxWait := s.b.cfg.maxWait
+	// Max wait is a bound on the longest wait, so the batch is sealed early by
+	// min(1ms, maxWait/2): Go's runtime sleeps in whole milliseconds when it has
+	// nothing else to do (netpoll rounds sub-ms timeouts up to 1ms), so a timer
+	// armed for exactly maxWait fires up to ~1ms late at low load.
+	maxWait := s.b.cfg.maxWait - min(time.Millisecond, s.b.cfg.maxWait/2)
 	timer := time.NewTimer(maxWait)
 	timer.Stop()
 	for {
