@@ -143,44 +143,42 @@ func (b *Batcher[T]) TryAdd(item T) error {
 // Submit is Add returning a Future that reports the item's flush result: the final
 // error of the batch it was flushed in.
 func (b *Batcher[T]) Submit(ctx context.Context, item T) (Future, error) {
-	o, err := b.add(ctx, item, true, true)
-	return Future{o}, err
+	return b.add(ctx, item, true, true)
 }
 
 // TrySubmit is Submit without waiting: it returns ErrFull when the shard is full.
 func (b *Batcher[T]) TrySubmit(item T) (Future, error) {
-	o, err := b.add(nil, item, false, true)
-	return Future{o}, err
+	return b.add(nil, item, false, true)
 }
 
-func (b *Batcher[T]) add(ctx context.Context, item T, block, future bool) (*outcome, error) {
+func (b *Batcher[T]) add(ctx context.Context, item T, block, future bool) (Future, error) {
 	sz, err := b.itemSize(item)
 	if err != nil {
-		return nil, err
+		return Future{}, err
 	}
 	s := b.pick(item)
 	for {
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
-			return nil, ErrClosed
+			return Future{}, ErrClosed
 		}
 		if s.depth < b.cfg.queue {
 			bt := s.appendLocked(item, sz)
-			var o *outcome
+			var f Future
 			if future {
-				o = &bt.outcome
-				if o.done == nil {
-					o.done = make(chan struct{})
+				f = Future{&bt.outcome, len(bt.items) - 1}
+				if bt.done == nil {
+					bt.done = make(chan struct{})
 				}
 			}
 			s.mu.Unlock()
-			return o, nil
+			return f, nil
 		}
 		if !block {
 			s.stats.rejected++
 			s.mu.Unlock()
-			return nil, ErrFull
+			return Future{}, ErrFull
 		}
 		space := s.spaceLocked()
 		s.mu.Unlock()
@@ -193,7 +191,7 @@ func (b *Batcher[T]) add(ctx context.Context, item T, block, future bool) (*outc
 			s.mu.Lock()
 			s.stats.rejected++
 			s.mu.Unlock()
-			return nil, ctx.Err()
+			return Future{}, ctx.Err()
 		}
 	}
 }

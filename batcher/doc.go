@@ -15,8 +15,9 @@
 //   - sharding by key (WithKey, WithShards) with per-key order: a shard has one
 //     goroutine and at most one batch in flight;
 //   - a bounded queue: Add blocks (bounded by its context), TryAdd returns ErrFull;
-//   - per-item results: Submit returns a Future with the item's flush error; Add,
-//     TryAdd and AddMany are fire-and-forget;
+//   - per-item results: Submit returns a Future with the item's flush error (per
+//     item if the flush function returns ItemErrors); Add, TryAdd and AddMany are
+//     fire-and-forget;
 //   - bounded retries with exponential backoff (WithRetry, Permanent) and a
 //     dead-letter callback (WithDeadLetter) for batches that finally failed;
 //   - Flush and Close deliver every accepted item; afterwards Close makes every
@@ -55,9 +56,11 @@
 //     ctx.Err() but draining continues in the background).
 //   - Retries re-send a whole batch: the sink sees duplicates of items that a
 //     failed attempt partly wrote. Retrying is off by default for that reason.
-//   - An error is per batch: every Future of the batch reports it. There is no
-//     partial success; a flush function that can tell which items failed should
-//     handle them itself (or return Permanent(err) and dead-letter the batch).
+//   - An error returned by the flush function belongs to the whole batch: every
+//     Future of the batch reports it and the whole batch is retried. A flush
+//     function that knows which items failed returns ItemErrors instead: then
+//     each Future gets its own item's error and only failed items are retried
+//     and dead-lettered (Permanent entries are not retried).
 //   - The key and size functions run on the caller's goroutine inside Add; a
 //     panic there propagates to the caller (nothing has been accepted then).
 //   - The flush function must not keep the items slice after returning: the

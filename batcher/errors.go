@@ -58,3 +58,38 @@ func isPermanent(err error) bool {
 	var p permanentError
 	return errors.As(err, &p)
 }
+
+// ItemErrors lets a flush function report per-item results: ItemErrors[i] is the
+// error of items[i], nil for an item that was written. Only the failed items are
+// retried (Permanent entries are not) and dead-lettered, and each item's Future
+// reports its own entry. An ItemErrors whose length differs from the batch's is
+// treated as a failure of the whole batch. errors.Is/As look into the entries.
+type ItemErrors []error
+
+func (e ItemErrors) Error() string {
+	n := 0
+	var first error
+	for _, err := range e {
+		if err != nil {
+			if n == 0 {
+				first = err
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		return fmt.Sprintf("batcher: 0 of %d items failed", len(e))
+	}
+	return fmt.Sprintf("batcher: %d of %d items failed, first: %v", n, len(e), first)
+}
+
+// Unwrap returns the non-nil entries, for errors.Is and errors.As.
+func (e ItemErrors) Unwrap() []error {
+	out := make([]error, 0, len(e))
+	for _, err := range e {
+		if err != nil {
+			out = append(out, err)
+		}
+	}
+	return out
+}

@@ -272,3 +272,115 @@ func TestFlushTimeoutContext(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestItemErrors: per-item results. Odd items fail transiently on the first
+// attempt, item 9 fails permanently; on the retry (odd items but 9 only) item 3
+// fails again. Each Future reports its own item's error, only failed items are
+// retried and dead-lettered.
+func TestItemErrors(t *testing.T) {
+	errTransient, errBad := errors.New("transient"), errors.New("bad")
+	var mu sync.Mutex
+	var calls [][]int
+	var dead []int
+	var deadErr error
+	b, err := New(func(_ context.Context, items []int) error {
+		mu.Lock()
+		calls = append(calls, append([]int(nil), items...))
+		attempt := len(calls)
+		mu.Unlock()
+		ie := make(ItemErrors, len(items))
+		for j, v := range items {
+			switch {
+			case v == 9:
+				ie[j] = Permanent(errBad)
+			case attempt == 1 && v%2 == 1, attempt == 2 && v == 3:
+				ie[j] = errTransient
+			}
+		}
+		return ie
+	}, WithMaxItems(10), WithRetry(2, 0, 0), WithDeadLetter(func(_ context.Context, items []int, err error) {
+		dead = append([]int(nil), items...)
+		deadErr = err
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var fs []Future
+	for i := range 10 {
+		f, err := b.Submit(ctx, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs = append(fs, f)
+	}
+	for i, f := range fs {
+		err := f.Wait(ctx)
+		switch i {
+		case 3:
+			if !errors.Is(err, errTransient) {
+				t.Errorf("item 3: %v", err)
+			}
+		case 9:
+			if !errors.Is(err, errBad) {
+				t.Errorf("item 9: %v", err)
+			}
+		default:
+			if err != nil {
+				t.Errorf("item %d: %v", i, err)
+			}
+		}
+	}
+	if err := b.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(calls) != "[[0 1 2 3 4 5 6 7 8 9] [1 3 5 7]]" {
+		t.Errorf("calls %v", calls)
+	}
+	var ie ItemErrors
+	if fmt.Sprint(dead) != "[3 9]" || !errors.As(deadErr, &ie) || len(ie) != 2 || !errors.Is(ie[0], errTransient) || !errors.Is(ie[1], errBad) {
+		t.Errorf("dead letter %v %v", dead, deadErr)
+	}
+	if !errors.Is(deadErr, errBad) || !strings.Contains(deadErr.Error(), "2 of 2 items failed") {
+		t.Errorf("ItemErrors unwrap/message: %v", deadErr)
+	}
+	st := b.Stats()
+	if st.Delivered != 8 || st.Failed != 2 || st.Retries != 1 || st.FailedBatches != 1 || st.Batches != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// TestItemErrorsWrongLengthAndAllNil: a mis-sized ItemErrors fails the whole
+// batch (and is not compared, it is uncomparable); an all-nil one is success.
+func TestItemErrorsWrongLengthAndAllNil(t *testing.T) {
+	b, err := New(func(_ context.Context, items []int) error {
+		if items[0] == 0 {
+			return ItemErrors{errors.New("x")}
+		}
+		return make(ItemErrors, len(items))
+	}, WithMaxItems(2), WithDeadLetter(func(context.Context, []int, error) {}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	f0, _ := b.Submit(ctx, 0)
+	f1, _ := b.Submit(ctx, 5)
+	f2, _ := b.Submit(ctx, 1)
+	f3, _ := b.Submit(ctx, 2)
+	var ie ItemErrors
+	if err := f0.Wait(ctx); !errors.As(err, &ie) || len(ie) != 1 {
+		t.Errorf("f0: %v", err)
+	}
+	if err := f1.Wait(ctx); !errors.As(err, &ie) {
+		t.Errorf("f1: %v", err)
+	}
+	if f2.Wait(ctx) != nil || f3.Wait(ctx) != nil {
+		t.Errorf("all-nil ItemErrors: %v %v", f2.Err(), f3.Err())
+	}
+	if err := b.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := b.Stats(); st.Failed != 2 || st.Delivered != 2 {
+		t.Errorf("stats %+v", st)
+	}
+}

@@ -2,6 +2,7 @@ package batcher
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"runtime/debug"
 	"sync"
@@ -174,42 +175,35 @@ func (s *shard[T]) run() {
 	}
 }
 
-// process flushes one batch with retries, dead-letters it on final failure and
-// then publishes the outcome and frees its queue room.
+// process flushes one batch with retries, dead-letters what finally failed, then
+// publishes the outcome and frees the batch's queue room.
 func (s *shard[T]) process(bt *batch[T]) {
-	cfg := &s.b.cfg
 	start := time.Now()
-	var err error
-	var retries, panics uint64
-	for attempt := 1; ; attempt++ {
-		var panicked bool
-		err, panicked = s.call(bt.items)
-		if panicked {
-			panics++
-		}
-		if err == nil || attempt >= cfg.attempts || isPermanent(err) {
-			break
-		}
-		retries++
-		time.Sleep(backoff(cfg.backoffBase, cfg.backoffMax, attempt))
-	}
+	errs, retries, panics := s.attempts(bt.items)
+	n := len(bt.items)
+	failed := 0
 	var dlPanic bool
-	if err != nil {
-		if s.b.deadLetter != nil {
-			dlPanic = s.deadLetter(bt.items, err)
-		}
-		if cfg.onError != nil {
-			func() {
-				defer func() { _ = recover() }()
-				cfg.onError(err)
-			}()
+	if errs != nil {
+		failedItems, dlErr := failures(bt.items, errs)
+		failed = len(failedItems)
+		if failed > 0 {
+			if s.b.deadLetter != nil {
+				dlPanic = s.deadLetter(failedItems, dlErr)
+			}
+			if h := s.b.cfg.onError; h != nil {
+				func() {
+					defer func() { _ = recover() }()
+					h(dlErr)
+				}()
+			}
+		} else {
+			errs = nil
 		}
 	}
 	lat := time.Since(start)
-	n := len(bt.items)
 
 	s.mu.Lock()
-	bt.err = err
+	bt.errs = errs
 	st := &s.stats
 	st.batches++
 	st.retries += retries
@@ -217,12 +211,11 @@ func (s *shard[T]) process(bt *batch[T]) {
 	if dlPanic {
 		st.deadLetterPanics++
 	}
-	if err != nil {
+	if failed > 0 {
 		st.failedBatches++
-		st.failed += uint64(n)
-	} else {
-		st.delivered += uint64(n)
 	}
+	st.failed += uint64(failed)
+	st.delivered += uint64(n - failed)
 	st.sizes[sizeBucket(n)]++
 	st.latency[latencyBucket(lat)]++
 	st.latencySum += lat
@@ -247,6 +240,110 @@ func (s *shard[T]) process(bt *batch[T]) {
 	if done != nil {
 		close(done)
 	}
+}
+
+// attempts calls the flush function up to the configured number of times. It
+// returns nil if every item was written, else the final error of each item (nil
+// for items that were written). A whole-batch error applies to every item still
+// being attempted; an ItemErrors of the right length applies item by item, and
+// only the failed, non-permanent items are retried, in their original order.
+func (s *shard[T]) attempts(items []T) (errs []error, retries, panics uint64) {
+	cfg := &s.b.cfg
+	cur := items
+	var pos []int // pos[j] = index in items of cur[j]; nil while cur == items
+	for attempt := 1; ; attempt++ {
+		err, panicked := s.call(cur)
+		if panicked {
+			panics++
+		}
+		if err == nil {
+			if errs != nil {
+				for j := range cur {
+					errs[at(pos, j)] = nil
+				}
+			}
+			return errs, retries, panics
+		}
+		if errs == nil {
+			errs = make([]error, len(items))
+		}
+		var ie ItemErrors
+		perItem := errors.As(err, &ie) && len(ie) == len(cur)
+		for j := range cur {
+			if perItem {
+				errs[at(pos, j)] = ie[j]
+			} else {
+				errs[at(pos, j)] = err
+			}
+		}
+		// A per-item result is permanent only if wrapped as a whole (errors.As
+		// would find a Permanent entry inside it); entries are checked below.
+		_, wholePermanent := err.(permanentError)
+		if attempt >= cfg.attempts || wholePermanent || (!perItem && isPermanent(err)) {
+			return errs, retries, panics
+		}
+		// Retry the failed, retryable items only.
+		var next []T
+		var nextPos []int
+		for j := range cur {
+			if e := errs[at(pos, j)]; e != nil && !isPermanent(e) {
+				next = append(next, cur[j])
+				nextPos = append(nextPos, at(pos, j))
+			}
+		}
+		if len(next) == 0 {
+			return errs, retries, panics
+		}
+		cur, pos = next, nextPos
+		retries++
+		time.Sleep(backoff(cfg.backoffBase, cfg.backoffMax, attempt))
+	}
+}
+
+func at(pos []int, j int) int {
+	if pos == nil {
+		return j
+	}
+	return pos[j]
+}
+
+// failures returns the items that finally failed and the error to report for
+// them: their common error, or an ItemErrors aligned with the returned items when
+// they failed differently.
+func failures[T any](items []T, errs []error) ([]T, error) {
+	var first error
+	same, count := true, 0
+	for _, e := range errs {
+		if e == nil {
+			continue
+		}
+		if count == 0 {
+			first = e
+		} else if same && !sameErr(e, first) {
+			same = false
+		}
+		count++
+	}
+	if count == len(items) && same {
+		return items, first
+	}
+	out := make([]T, 0, count)
+	var ie ItemErrors
+	if !same {
+		ie = make(ItemErrors, 0, count)
+	}
+	for i, e := range errs {
+		if e != nil {
+			out = append(out, items[i])
+			if !same {
+				ie = append(ie, e)
+			}
+		}
+	}
+	if same {
+		return out, first
+	}
+	return out, ie
 }
 
 // call runs the flush function once, turning a panic into a *PanicError.
@@ -289,4 +386,15 @@ func backoff(base, max time.Duration, attempt int) time.Duration {
 	d = min(d, max)
 	half := d / 2
 	return half + rand.N(d-half+1)
+}
+
+// sameErr reports a == b without panicking on uncomparable dynamic types (an
+// ItemErrors is a slice).
+func sameErr(a, b error) (eq bool) {
+	defer func() {
+		if recover() != nil {
+			eq = false
+		}
+	}()
+	return a == b
 }
