@@ -1,0 +1,216 @@
+package ratelimit
+
+import (
+	"context"
+	"hash/maphash"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+const localShards = 64
+
+// Local is an in-process per-key GCRA limiter. Its whole state per key is one
+// int64 (the theoretical arrival time) in one of 64 mutex-sharded maps keyed by a
+// 64-bit hash of the key, so memory is a few tens of bytes per key (see the
+// README for the measured figure) and the key strings are not retained.
+//
+// Two keys whose 64-bit hashes collide share one bucket, which can only make the
+// limiter stricter, never looser; at a million live keys the chance of any
+// collision is about 3·10⁻⁸.
+//
+// A Local is safe for concurrent use. It runs no goroutine.
+type Local struct {
+	limits  *limits
+	clock   func() time.Time
+	epoch   time.Time
+	seed    maphash.Seed
+	perCap  int
+	maxWait time.Duration
+	shards  [localShards]shard
+
+	allowed, limited, evictions, overflows atomic.Uint64
+}
+
+type shard struct {
+	mu      sync.Mutex
+	m       map[uint64]int64
+	sweepAt int   // sweep when len(m) reaches this
+	minTAT  int64 // lower bound of every held TAT: nothing is evictable before it
+	_       [24]byte
+}
+
+// NewLocal returns an in-process limiter with the default limit l. It honours
+// WithMaxKeys, WithClock, WithOverrides and WithMaxWait.
+func NewLocal(l Limit, opts ...Option) (*Local, error) {
+	if err := l.Validate(); err != nil {
+		return nil, err
+	}
+	c := defaults()
+	if err := c.apply(opts); err != nil {
+		return nil, err
+	}
+	return newLocal(l, &c), nil
+}
+
+func newLocal(l Limit, c *config) *Local {
+	per := (c.maxKeys + localShards - 1) / localShards
+	lo := &Local{
+		limits:  newLimits(l, c.overrides),
+		clock:   c.clock,
+		epoch:   c.clock(),
+		seed:    maphash.MakeSeed(),
+		perCap:  per,
+		maxWait: c.maxWait,
+	}
+	for i := range lo.shards {
+		lo.shards[i].m = make(map[uint64]int64)
+		lo.shards[i].minTAT = 1<<63 - 1
+		lo.shards[i].sweepAt = min(per, 256)
+	}
+	return lo
+}
+
+// now is microseconds since the limiter was created, on the monotonic clock when
+// the clock is time.Now.
+func (lo *Local) now() int64 { return int64(lo.clock().Sub(lo.epoch) / time.Microsecond) }
+
+// Allow is AllowN(ctx, key, 1).
+func (lo *Local) Allow(ctx context.Context, key string) (Result, error) {
+	return lo.AllowN(ctx, key, 1)
+}
+
+// AllowN takes n events for key if the key's limit allows them now. A denied
+// request takes nothing. ctx is unused (the decision does no I/O) and is there so
+// that Local and Limiter share one interface.
+func (lo *Local) AllowN(_ context.Context, key string, n int) (Result, error) {
+	l := lo.limits.get(key)
+	if err := validKey(key); err != nil {
+		return Result{}, err
+	}
+	if err := validN(n, l); err != nil {
+		return Result{}, err
+	}
+	r := lo.decide(key, l, n, false)
+	lo.count(r)
+	return r, nil
+}
+
+// Peek reports whether one event would be allowed for key now, and how many
+// remain, without taking any.
+func (lo *Local) Peek(_ context.Context, key string) (Result, error) {
+	if err := validKey(key); err != nil {
+		return Result{}, err
+	}
+	return lo.decide(key, lo.limits.get(key), 1, true), nil
+}
+
+// Reset forgets key: its bucket is full again.
+func (lo *Local) Reset(_ context.Context, key string) error {
+	if err := validKey(key); err != nil {
+		return err
+	}
+	h := maphash.String(lo.seed, key)
+	s := &lo.shards[h>>(64-6)]
+	s.mu.Lock()
+	delete(s.m, h)
+	s.mu.Unlock()
+	return nil
+}
+
+// Wait is WaitN(ctx, key, 1).
+func (lo *Local) Wait(ctx context.Context, key string) error { return lo.WaitN(ctx, key, 1) }
+
+// WaitN blocks until n events for key are allowed and takes them. It returns
+// ErrLimited at once when the wait would outlast ctx's deadline or the maximum
+// wait (WithMaxWait), and ctx.Err() when ctx ends first.
+func (lo *Local) WaitN(ctx context.Context, key string, n int) error {
+	return waitN(ctx, lo, key, n, lo.maxWait)
+}
+
+// SetOverride sets a per-key limit that replaces the default for key.
+func (lo *Local) SetOverride(key string, l Limit) error { return lo.limits.set(key, l) }
+
+// DeleteOverride removes key's override; the default applies again.
+func (lo *Local) DeleteOverride(key string) { lo.limits.del(key) }
+
+// Len is the number of keys currently held.
+func (lo *Local) Len() int {
+	n := 0
+	for i := range lo.shards {
+		s := &lo.shards[i]
+		s.mu.Lock()
+		n += len(s.m)
+		s.mu.Unlock()
+	}
+	return n
+}
+
+// Stats returns a snapshot of the limiter's counters.
+func (lo *Local) Stats() Stats {
+	return Stats{
+		Allowed:   lo.allowed.Load(),
+		Limited:   lo.limited.Load(),
+		Evictions: lo.evictions.Load(),
+		Overflows: lo.overflows.Load(),
+		Keys:      lo.Len(),
+	}
+}
+
+func (lo *Local) count(r Result) {
+	if r.Allowed {
+		lo.allowed.Add(1)
+	} else {
+		lo.limited.Add(1)
+	}
+}
+
+// decide runs one GCRA step for key under limit l (already validated).
+func (lo *Local) decide(key string, l Limit, n int, dry bool) Result {
+	h := maphash.String(lo.seed, key)
+	s := &lo.shards[h>>(64-6)]
+	now := lo.now()
+	s.mu.Lock()
+	tat, ok := s.m[h]
+	d := gcra(tat, ok, now, l, int64(n), dry)
+	if d.store {
+		if !ok && len(s.m) >= s.sweepAt && !lo.makeRoom(s, now) {
+			retry := max(s.minTAT-now, 1) // makeRoom failing proves s.minTAT > now
+			s.mu.Unlock()
+			lo.overflows.Add(1)
+			return Result{RetryAfter: time.Duration(retry) * time.Microsecond,
+				ResetAfter: time.Duration(retry) * time.Microsecond, Limit: l}
+		}
+		if !ok && d.newTAT < s.minTAT {
+			s.minTAT = d.newTAT // keep minTAT a lower bound of every held TAT
+		}
+		s.m[h] = d.newTAT
+	}
+	s.mu.Unlock()
+	return d.result(l)
+}
+
+// makeRoom is called with s locked before inserting a new key into a shard that
+// reached its sweep threshold. It deletes every key whose bucket is full again
+// (TAT ≤ now: lossless) and moves the threshold so that sweeps cost O(1)
+// amortised. It reports false when the shard is at the hard cap and nothing could
+// be evicted.
+func (lo *Local) makeRoom(s *shard, now int64) bool {
+	if len(s.m) >= lo.perCap && now < s.minTAT {
+		return false // full, and the last sweep proved nothing is evictable yet
+	}
+	minTAT := int64(1<<63 - 1)
+	var ev uint64
+	for h, tat := range s.m {
+		if tat <= now {
+			delete(s.m, h)
+			ev++
+		} else if tat < minTAT {
+			minTAT = tat
+		}
+	}
+	lo.evictions.Add(ev)
+	s.minTAT = minTAT
+	s.sweepAt = min(max(2*len(s.m), 256), lo.perCap)
+	return len(s.m) < lo.perCap
+}
