@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -209,9 +210,12 @@ func TestReserveConfirmRelease(t *testing.T) {
 	mustReconcile(t, s, "k")
 }
 
-// A client that cannot reach any server: an error other than ErrInvalid means I/O happened.
+var errNoIO = errors.New("test: I/O attempted")
+
+// A client whose every dial fails with errNoIO: any other error means no I/O happened.
 func deadClient() *redis.Client {
-	return redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 50 * time.Millisecond})
+	return redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1,
+		Dialer: func(context.Context, string, string) (net.Conn, error) { return nil, errNoIO }})
 }
 
 func TestBadInputBeforeIO(t *testing.T) {
