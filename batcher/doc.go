@@ -65,6 +65,10 @@
 //     panic there propagates to the caller (nothing has been accepted then).
 //   - The flush function must not keep the items slice after returning: the
 //     batcher reuses it for a later batch.
+//   - The flush function runs on the shard's goroutine: calling Flush or Close
+//     from it deadlocks (they wait for the running batch), and a blocking Add to
+//     its own shard can too when the queue is full; use TryAdd there.
+//   - Retries and their backoff sleeps delay Close: it waits for them.
 //
 // # Performance
 //

@@ -117,3 +117,36 @@ func ExampleBatcher_TryAdd() {
 	// batcher: queue full
 	// 1 1
 }
+
+// A flush function that knows which items failed returns ItemErrors: each Future
+// gets its own item's result and only the failed items are dead-lettered.
+func ExampleItemErrors() {
+	ctx := context.Background()
+	b, _ := batcher.New(func(ctx context.Context, skus []string) error {
+		errs := make(batcher.ItemErrors, len(skus))
+		for i, s := range skus {
+			if s == "" {
+				errs[i] = errors.New("empty sku")
+			}
+		}
+		return errs
+	}, batcher.WithMaxItems(3), batcher.WithDeadLetter(func(ctx context.Context, skus []string, err error) {
+		fmt.Printf("dead letter %q: %v\n", skus, err)
+	}))
+	var fs []batcher.Future
+	for _, s := range []string{"a", "", "c"} {
+		f, _ := b.Submit(ctx, s)
+		fs = append(fs, f)
+	}
+	for _, f := range fs {
+		fmt.Println(f.Wait(ctx))
+	}
+	b.Close(ctx)
+	fmt.Println(b.Stats().Delivered, b.Stats().Failed)
+	// Output:
+	// dead letter [""]: empty sku
+	// <nil>
+	// empty sku
+	// <nil>
+	// 2 1
+}

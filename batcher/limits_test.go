@@ -3,6 +3,7 @@ package batcher
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -155,5 +156,65 @@ func TestPerKeyOrderSlowShard(t *testing.T) {
 		if last[p] != per-1 {
 			t.Errorf("key %d ended at %d", p, last[p])
 		}
+	}
+}
+
+// TestCloseStopsGoroutines: Close ends every shard goroutine (no leak).
+func TestCloseStopsGoroutines(t *testing.T) {
+	before := runtime.NumGoroutine()
+	b, err := New(func(context.Context, []int) error { return nil }, WithShards(64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := runtime.NumGoroutine(); n < before+64 {
+		t.Fatalf("%d goroutines, want ≥ %d", n, before+64)
+	}
+	for i := range 1000 {
+		if err := b.Add(context.Background(), i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for range 200 {
+		if runtime.NumGoroutine() <= before {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Errorf("%d goroutines after Close, %d before", runtime.NumGoroutine(), before)
+}
+
+// TestStatsHistograms: bucket boundaries and latency accounting.
+func TestStatsHistograms(t *testing.T) {
+	for n, want := range map[int]int{0: 0, 1: 0, 2: 1, 3: 2, 4: 2, 5: 3, 100: 7, 16384: 14, 16385: 15, 1 << 30: 15} {
+		if got := sizeBucket(n); got != want {
+			t.Errorf("sizeBucket(%d) = %d, want %d", n, got, want)
+		}
+	}
+	for d, want := range map[time.Duration]int{0: 0, time.Microsecond: 0, 1500 * time.Nanosecond: 1, 3 * time.Millisecond: 12, time.Hour: latencyBuckets - 1} {
+		if got := latencyBucket(d); got != want {
+			t.Errorf("latencyBucket(%v) = %d, want %d", d, got, want)
+		}
+	}
+	b, _ := New(func(context.Context, []int) error { time.Sleep(time.Millisecond); return nil }, WithMaxItems(5))
+	for i := range 12 {
+		b.Add(context.Background(), i)
+	}
+	b.Close(context.Background())
+	st := b.Stats()
+	if st.Batches != 3 || st.BatchSizes[1].Count != 1 || st.BatchSizes[3].Count != 2 {
+		t.Errorf("batch sizes %+v", st.BatchSizes[:5])
+	}
+	if st.FlushLatencyMax < time.Millisecond || st.FlushLatencyMean < time.Millisecond || st.FlushLatencyMean > st.FlushLatencyMax {
+		t.Errorf("latency mean %v max %v", st.FlushLatencyMean, st.FlushLatencyMax)
+	}
+	var n uint64
+	for _, bk := range st.FlushLatency {
+		n += bk.Count
+	}
+	if n != 3 || st.FlushLatency[len(st.FlushLatency)-1].Le != -1 {
+		t.Errorf("latency histogram %+v", st.FlushLatency)
 	}
 }

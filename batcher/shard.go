@@ -157,13 +157,19 @@ func (s *shard[T]) run() {
 			s.mu.Unlock()
 			return
 		}
-		wait := time.Duration(-1)
-		if s.cur != nil {
+		pending := s.cur != nil
+		var wait time.Duration
+		if pending {
+			// Measured again after the check above: it may have crossed zero in
+			// between, and a pending batch must never wait without a timer.
 			wait = maxWait - time.Since(s.cur.first)
 		}
 		s.mu.Unlock()
-		if wait < 0 {
-			<-s.kick
+		if !pending {
+			<-s.kick // nothing pending: the next batch or Close kicks
+			continue
+		}
+		if wait <= 0 {
 			continue
 		}
 		timer.Reset(wait)
