@@ -44,14 +44,17 @@ func BloomSize(n uint64, p float64) (m uint64, k uint, err error) {
 func bloomHashes(key string) (uint64, uint64) {
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(key))
-	h1 := h.Sum64()
-	// splitmix64 finaliser of h1 as the second hash, forced odd so that the
-	// probe sequence cycles through all residues for power-of-two sizes.
-	z := h1 + 0x9e3779b97f4a7c15
+	// FNV-1a alone spreads short, similar keys poorly over its high bits
+	// (used to pick the Redis shard), so both hashes go through the
+	// splitmix64 finaliser; h2 is forced odd so the probe sequence cycles.
+	h1 := mix64(h.Sum64())
+	return h1, mix64(h1+0x9e3779b97f4a7c15) | 1
+}
+
+func mix64(z uint64) uint64 {
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
 	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
-	z ^= z >> 31
-	return h1, z | 1
+	return z ^ (z >> 31)
 }
 
 func validateBloom(m uint64, k uint) error {
