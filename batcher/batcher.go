@@ -16,6 +16,7 @@ type Batcher[T any] struct {
 	cfg        config
 	flush      func(context.Context, []T) error
 	key        func(T) string
+	keyHash    func(T) uint64
 	size       func(T) int
 	deadLetter func(context.Context, []T, error)
 
@@ -57,6 +58,14 @@ func New[T any](flush func(ctx context.Context, items []T) error, opts ...Option
 			return nil, fmt.Errorf("%w: WithKey got %T, want func(%T) string", ErrInvalid, cfg.key, *new(T))
 		}
 	}
+	if cfg.keyHash != nil {
+		if b.key != nil {
+			return nil, fmt.Errorf("%w: both WithKey and WithKeyHash", ErrInvalid)
+		}
+		if b.keyHash, ok = cfg.keyHash.(func(T) uint64); !ok {
+			return nil, fmt.Errorf("%w: WithKeyHash got %T, want func(%T) uint64", ErrInvalid, cfg.keyHash, *new(T))
+		}
+	}
 	if cfg.size != nil {
 		if b.size, ok = cfg.size.(func(T) int); !ok {
 			return nil, fmt.Errorf("%w: WithSize got %T, want func(%T) int", ErrInvalid, cfg.size, *new(T))
@@ -72,7 +81,7 @@ func New[T any](flush func(ctx context.Context, items []T) error, opts ...Option
 	}
 	if !cfg.shardsSet {
 		cfg.shards = 1
-		if b.key != nil {
+		if b.key != nil || b.keyHash != nil {
 			cfg.shards = DefaultKeyShards
 		}
 	}
@@ -102,9 +111,12 @@ func (b *Batcher[T]) pick(item T) *shard[T] {
 		return b.shards[0]
 	}
 	var h uint64
-	if b.key != nil {
+	switch {
+	case b.key != nil:
 		h = maphash.String(b.seed, b.key(item))
-	} else {
+	case b.keyHash != nil:
+		h = mix(b.keyHash(item))
+	default:
 		h = rand.Uint64()
 	}
 	if b.mask != 0 {
@@ -202,7 +214,7 @@ func (b *Batcher[T]) add(ctx context.Context, item T, block, future bool) (Futur
 // like Add and returns how many leading items were accepted; on error, items[n:]
 // were not.
 func (b *Batcher[T]) AddMany(ctx context.Context, items []T) (int, error) {
-	if b.key != nil || b.size != nil {
+	if b.key != nil || b.keyHash != nil || b.size != nil {
 		// Keyed or sized: items may route to different shards / need a size each.
 		for i := range items {
 			if _, err := b.add(ctx, items[i], true, false); err != nil {
@@ -327,4 +339,15 @@ func (b *Batcher[T]) Stats() Stats {
 		st.FlushLatencyMean /= time.Duration(st.Batches)
 	}
 	return st
+}
+
+// mix is the SplitMix64 finalizer: it spreads sequential or low-entropy ids over
+// all bits so that id % shards is balanced.
+func mix(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
 }

@@ -158,13 +158,22 @@ func BenchmarkThroughput(b *testing.B) {
 	}
 }
 
-// BenchmarkMillionExactlyOnce is the 1M-item proof outside -race budgets:
-// 1M items from 64 goroutines through 8 keyed shards, counted and checksummed.
+// BenchmarkMillionExactlyOnce is the 1M-item proof outside -race budgets: 1M
+// items from 64 goroutines through 8 keyed shards, counted and checksummed, with
+// a string key (WithKey) and an integer key (WithKeyHash).
 func BenchmarkMillionExactlyOnce(b *testing.B) {
 	const n = 1_000_000
-	for range b.N {
-		d := surgeRun(b, 64, n, false, 0, WithKey(func(v int64) string { return string(rune('a' + v%26)) }), WithShards(8))
-		b.ReportMetric(perSec(n, d)/1e6, "Mitems/s")
+	keys := map[string]Option{
+		"WithKey":     WithKey(func(v int64) string { return string(rune('a' + v%26)) }),
+		"WithKeyHash": WithKeyHash(func(v int64) uint64 { return uint64(v % 26) }),
+	}
+	for _, name := range []string{"WithKey", "WithKeyHash"} {
+		b.Run(name, func(b *testing.B) {
+			for range b.N {
+				d := surgeRun(b, 64, n, false, 0, keys[name], WithShards(8))
+				b.ReportMetric(perSec(n, d)/1e6, "Mitems/s")
+			}
+		})
 	}
 }
 

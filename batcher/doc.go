@@ -12,7 +12,7 @@
 //
 //   - flush by item count (WithMaxItems), by bytes (WithMaxBytes + WithSize) and by
 //     time since the first item of the batch (WithMaxWait);
-//   - sharding by key (WithKey, WithShards) with per-key order: a shard has one
+//   - sharding by key (WithKey, WithKeyHash, WithShards) with per-key order: a shard has one
 //     goroutine and at most one batch in flight;
 //   - a bounded queue: Add blocks (bounded by its context), TryAdd returns ErrFull;
 //   - per-item results: Submit returns a Future with the item's flush error (per
@@ -44,7 +44,8 @@
 // # Key layout
 //
 // None: batcher is pure Go and stores nothing in Redis. Items are routed to a
-// shard by a seeded maphash of WithKey's key; unkeyed items of one call go to a
+// shard by a seeded maphash of WithKey's key or a SplitMix64 mix of WithKeyHash's
+// value; unkeyed items of one call go to a
 // randomly chosen shard (one shard by default, which keeps global FIFO order).
 //
 // # Failure modes

@@ -31,6 +31,9 @@ func TestNewValidation(t *testing.T) {
 		"key type":      {WithKey(func(string) string { return "" })},
 		"size type":     {WithSize(func(string) int { return 0 })},
 		"dlq type":      {WithDeadLetter(func(context.Context, []string, error) {})},
+		"nil key hash":  {WithKeyHash[int](nil)},
+		"key hash type": {WithKeyHash(func(string) uint64 { return 0 })},
+		"both keys":     {WithKey(func(int) string { return "" }), WithKeyHash(func(i int) uint64 { return 0 })},
 	}
 	for name, opts := range cases {
 		b, err := New(noop, opts...)

@@ -8,15 +8,15 @@ import (
 )
 
 // TestMillionItems is the proof at full size: 1M items from 1000
-// goroutines through 16 keyed shards, each delivered exactly once, in per-key
-// order. Skipped with -short.
+// goroutines through 16 shards keyed by producer id (WithKeyHash), each delivered
+// exactly once, in per-key order. Skipped with -short.
 func TestMillionItems(t *testing.T) {
 	if testing.Short() {
 		t.Skip("1M items; skipped with -short")
 	}
 	const producers, per = 1000, 1000
 	s := newSink(t, producers, per)
-	b, err := New(s.flush, WithKey(keyOf), WithMaxItems(256), WithMaxWait(time.Millisecond), WithQueueSize(4096))
+	b, err := New(s.flush, WithKeyHash(func(it item) uint64 { return uint64(it.p) }), WithMaxItems(256), WithMaxWait(time.Millisecond), WithQueueSize(4096))
 	if err != nil {
 		t.Fatal(err)
 	}

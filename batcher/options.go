@@ -33,6 +33,7 @@ type config struct {
 	// Typed callbacks are stored as any because Option is not generic (so that
 	// batcher.WithMaxItems(10) needs no type argument); New asserts them against T.
 	key        any // func(T) string
+	keyHash    any // func(T) uint64
 	size       any // func(T) int
 	deadLetter any // func(context.Context, []T, error)
 	onError    func(error)
@@ -113,7 +114,22 @@ func WithKey[T any](key func(T) string) Option {
 	}
 }
 
-// WithShards sets the number of shards (1..4096). Default: 16 with WithKey, else 1
+// WithKeyHash is WithKey for keys that already are (or cheaply map to) an
+// integer, such as a user or SKU id: items whose function returns the same value
+// share a shard and keep their order, and no string is built or hashed per item.
+// The value is mixed before choosing a shard, so sequential ids spread evenly.
+// Use either WithKey or WithKeyHash. T must be the batcher's item type.
+func WithKeyHash[T any](key func(T) uint64) Option {
+	return func(c *config) {
+		if key == nil {
+			c.fail("nil key hash function")
+			return
+		}
+		c.keyHash = key
+	}
+}
+
+// WithShards sets the number of shards (1..4096). Default: 16 with WithKey or WithKeyHash, else 1
 // (a single shard keeps global FIFO order). Without a key, items of one Add call go
 // to one shard chosen at random, so several shards only add flush concurrency.
 func WithShards(n int) Option {
