@@ -197,3 +197,44 @@ func TestRedisDownAtClaim(t *testing.T) {
 		t.Fatalf("after restart: %v", err)
 	}
 }
+
+// An owner that ignores its cancelled context and finishes after a successor took
+// over gets ErrLeaseLost, and the successor's outcome is the one replayed.
+func TestStalledOwnerLateOutcomeRefused(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Server(t)
+	const lease = 400 * time.Millisecond
+	s := newStoreOn(t, srv.Client(), WithLease(lease))
+	ctx := context.Background()
+	k := Key{ID: "stalled"}
+	started, successorDone := make(chan struct{}), make(chan struct{})
+	ownerErr := make(chan error, 1)
+	go func() {
+		r, err := s.Do(ctx, k, "fp", func(context.Context) ([]byte, error) {
+			close(started)
+			<-successorDone // stalled well past its lease, deaf to its context
+			return []byte("late owner"), nil
+		})
+		if string(r.Value) != "late owner" {
+			t.Errorf("owner lost its own value: %+v", r)
+		}
+		ownerErr <- err
+	}()
+	<-started
+	<-srv.Pause(3 * lease)
+	r, err := s.Do(ctx, k, "fp", value("successor"))
+	close(successorDone)
+	if err != nil || r.Replayed || string(r.Value) != "successor" {
+		t.Fatalf("successor: %+v %v", r, err)
+	}
+	if err := <-ownerErr; !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("late owner: %v, want ErrLeaseLost", err)
+	}
+	r, err = s.Do(ctx, k, "fp", value("x"))
+	if err != nil || string(r.Value) != "successor" {
+		t.Fatalf("replay: %+v %v", r, err)
+	}
+	if st := s.Stats(); st.Takeovers != 1 || st.LeaseLost != 1 || st.Stored != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}

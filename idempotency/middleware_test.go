@@ -236,3 +236,26 @@ func TestHTTPLargeResponseNotStored(t *testing.T) {
 		t.Fatalf("runs=%d stats=%+v", runs.Load(), s.Stats())
 	}
 }
+
+func TestHTTPHandlerPanicReleasesKey(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	var runs atomic.Int32
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if runs.Add(1) == 1 {
+			panic(http.ErrAbortHandler) // net/http recovers this one silently
+		}
+		fmt.Fprint(w, "ok")
+	})
+	srv := newHTTP(t, h, s)
+	req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader("b"))
+	req.Header.Set(HeaderName, "k")
+	if resp, err := srv.Client().Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatal("aborted handler produced a response")
+	}
+	resp, body := post(t, srv, "k", "b")
+	if resp.StatusCode != 200 || body != "ok" || runs.Load() != 2 {
+		t.Fatalf("%d %s runs=%d", resp.StatusCode, body, runs.Load())
+	}
+}

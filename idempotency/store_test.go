@@ -365,3 +365,52 @@ func TestCallerCancelStillStores(t *testing.T) {
 		t.Fatalf("%+v %v", r, err)
 	}
 }
+
+// A waiting duplicate whose owner fails transiently takes the released key and runs.
+func TestWaiterRunsAfterTransientRelease(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t, WithWait(5*time.Second))
+	k := Key{ID: "w"}
+	started := make(chan struct{})
+	go func() {
+		_, _ = s.Do(ctx, k, "fp", func(context.Context) ([]byte, error) {
+			close(started)
+			time.Sleep(100 * time.Millisecond)
+			return nil, errors.New("transient")
+		})
+	}()
+	<-started
+	r, err := s.Do(ctx, k, "fp", value("waiter"))
+	if err != nil || r.Replayed || string(r.Value) != "waiter" {
+		t.Fatalf("%+v %v", r, err)
+	}
+	if st := s.Stats(); st.Waits < 1 || st.Claims != 2 || st.Released != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// A waiter gives up with ErrInProgress at its bound, and on context cancellation.
+func TestWaitBound(t *testing.T) {
+	t.Parallel()
+	s := newStore(t, WithWait(150*time.Millisecond))
+	k := Key{ID: "b"}
+	started, release := make(chan struct{}), make(chan struct{})
+	defer close(release)
+	go func() {
+		_, _ = s.Do(context.Background(), k, "fp", func(context.Context) ([]byte, error) {
+			close(started)
+			<-release
+			return nil, nil
+		})
+	}()
+	<-started
+	if _, err := s.Do(context.Background(), k, "fp", value("x")); !errors.Is(err, ErrInProgress) {
+		t.Fatalf("bound: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	if _, err := s.Do(ctx, k, "fp", value("x")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("ctx: %v", err)
+	}
+}
