@@ -102,10 +102,10 @@ func (c *combiner) lead(ctx context.Context, batch []*call) {
 		c.inflight--
 	}
 	c.mu.Unlock()
+	if next != nil { // start the next round trip before waking this batch
+		next[0].wake <- next
+	}
 	for _, cl := range batch {
 		cl.wake <- nil
-	}
-	if next != nil {
-		next[0].wake <- next
 	}
 }

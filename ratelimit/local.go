@@ -25,7 +25,8 @@ type Local struct {
 	clock   func() time.Time
 	epoch   time.Time
 	seed    maphash.Seed
-	perCap  int
+	maxKeys int64
+	size    atomic.Int64 // keys held, across shards; never above maxKeys
 	maxWait time.Duration
 	shards  [localShards]shard
 
@@ -54,19 +55,18 @@ func NewLocal(l Limit, opts ...Option) (*Local, error) {
 }
 
 func newLocal(l Limit, c *config) *Local {
-	per := (c.maxKeys + localShards - 1) / localShards
 	lo := &Local{
 		limits:  newLimits(l, c.overrides),
 		clock:   c.clock,
 		epoch:   c.clock(),
 		seed:    maphash.MakeSeed(),
-		perCap:  per,
+		maxKeys: int64(c.maxKeys),
 		maxWait: c.maxWait,
 	}
 	for i := range lo.shards {
 		lo.shards[i].m = make(map[uint64]int64)
 		lo.shards[i].minTAT = 1<<63 - 1
-		lo.shards[i].sweepAt = min(per, 256)
+		lo.shards[i].sweepAt = 256
 	}
 	return lo
 }
@@ -113,7 +113,10 @@ func (lo *Local) Reset(_ context.Context, key string) error {
 	h := maphash.String(lo.seed, key)
 	s := &lo.shards[h>>(64-6)]
 	s.mu.Lock()
-	delete(s.m, h)
+	if _, ok := s.m[h]; ok {
+		delete(s.m, h)
+		lo.size.Add(-1)
+	}
 	s.mu.Unlock()
 	return nil
 }
@@ -135,16 +138,7 @@ func (lo *Local) SetOverride(key string, l Limit) error { return lo.limits.set(k
 func (lo *Local) DeleteOverride(key string) { lo.limits.del(key) }
 
 // Len is the number of keys currently held.
-func (lo *Local) Len() int {
-	n := 0
-	for i := range lo.shards {
-		s := &lo.shards[i]
-		s.mu.Lock()
-		n += len(s.m)
-		s.mu.Unlock()
-	}
-	return n
-}
+func (lo *Local) Len() int { return int(lo.size.Load()) }
 
 // Stats returns a snapshot of the limiter's counters.
 func (lo *Local) Stats() Stats {
@@ -174,8 +168,12 @@ func (lo *Local) decide(key string, l Limit, n int, dry bool) Result {
 	tat, ok := s.m[h]
 	d := gcra(tat, ok, now, l, int64(n), dry)
 	if d.store {
-		if !ok && len(s.m) >= s.sweepAt && !lo.makeRoom(s, now) {
-			retry := max(s.minTAT-now, 1) // makeRoom failing proves s.minTAT > now
+		if !ok && !lo.admit(s, now) {
+			// A hint: when this shard's next key refills, or one interval.
+			retry := l.micros()
+			if s.minTAT > now && s.minTAT-now < retry {
+				retry = s.minTAT - now
+			}
 			s.mu.Unlock()
 			lo.overflows.Add(1)
 			return Result{RetryAfter: time.Duration(retry) * time.Microsecond,
@@ -190,17 +188,59 @@ func (lo *Local) decide(key string, l Limit, n int, dry bool) Result {
 	return d.result(l)
 }
 
-// makeRoom is called with s locked before inserting a new key into a shard that
-// reached its sweep threshold. It deletes every key whose bucket is full again
-// (TAT ≤ now: lossless) and moves the threshold so that sweeps cost O(1)
-// amortised. It reports false when the shard is at the hard cap and nothing could
-// be evicted.
-func (lo *Local) makeRoom(s *shard, now int64) bool {
-	if len(s.m) >= lo.perCap && now < s.minTAT {
-		return false // full, and the last sweep proved nothing is evictable yet
+// admit is called with s locked before a new key is inserted into s. It sweeps
+// the shard when it has grown to its threshold, so cleanup costs O(1) amortised,
+// and reserves one of the maxKeys slots. At the cap it sweeps this shard and then
+// any other shard that may hold an evictable key (TryLock: never waits for, nor
+// deadlocks with, another shard). It reports false when no slot could be freed.
+func (lo *Local) admit(s *shard, now int64) bool {
+	if len(s.m) >= s.sweepAt {
+		lo.sweep(s, now)
 	}
+	if lo.reserve() {
+		return true
+	}
+	if now >= s.minTAT {
+		lo.sweep(s, now)
+		if lo.reserve() {
+			return true
+		}
+	}
+	for i := range lo.shards {
+		o := &lo.shards[i]
+		if o == s || !o.mu.TryLock() {
+			continue
+		}
+		if now >= o.minTAT {
+			lo.sweep(o, now)
+		}
+		o.mu.Unlock()
+		if lo.reserve() {
+			return true
+		}
+	}
+	return false
+}
+
+// reserve takes one key slot if the cap allows it.
+func (lo *Local) reserve() bool {
+	for {
+		n := lo.size.Load()
+		if n >= lo.maxKeys {
+			return false
+		}
+		if lo.size.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// sweep, with s locked, deletes every key whose bucket is full again (TAT ≤ now:
+// lossless, such a key is indistinguishable from an absent one) and recomputes
+// the shard's lower bound of TATs and its next sweep threshold.
+func (lo *Local) sweep(s *shard, now int64) {
 	minTAT := int64(1<<63 - 1)
-	var ev uint64
+	var ev int64
 	for h, tat := range s.m {
 		if tat <= now {
 			delete(s.m, h)
@@ -209,8 +249,8 @@ func (lo *Local) makeRoom(s *shard, now int64) bool {
 			minTAT = tat
 		}
 	}
-	lo.evictions.Add(ev)
+	lo.size.Add(-ev)
+	lo.evictions.Add(uint64(ev))
 	s.minTAT = minTAT
-	s.sweepAt = min(max(2*len(s.m), 256), lo.perCap)
-	return len(s.m) < lo.perCap
+	s.sweepAt = max(2*len(s.m), 256)
 }
