@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/maphash"
-	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -23,6 +23,12 @@ type Batcher[T any] struct {
 	seed   maphash.Seed
 	shards []*shard[T]
 	mask   uint64 // len(shards)-1 when a power of two, else 0
+
+	// hints gives each P (through sync.Pool's per-P cache) a sticky shard for
+	// unkeyed items, so producers on different cores mostly lock different shards
+	// and a shard's cache line stays on one core. Losing a hint to GC is harmless.
+	hints sync.Pool
+	rr    atomic.Uint64
 
 	running atomic.Int32  // shard goroutines still running
 	done    chan struct{} // closed by the last shard goroutine to exit
@@ -117,7 +123,13 @@ func (b *Batcher[T]) pick(item T) *shard[T] {
 	case b.keyHash != nil:
 		h = mix(b.keyHash(item))
 	default:
-		h = rand.Uint64()
+		hp, _ := b.hints.Get().(*uint64)
+		if hp == nil {
+			hp = new(uint64)
+			*hp = b.rr.Add(1)
+		}
+		h = *hp
+		b.hints.Put(hp)
 	}
 	if b.mask != 0 {
 		return b.shards[h&b.mask]

@@ -138,7 +138,7 @@ func BenchmarkThroughput(b *testing.B) {
 		producers, shards int
 		cost              time.Duration
 	}
-	for _, c := range []tc{{1, 1, 0}, {8, 1, 0}, {8, 4, 0}, {8, 1, 2 * time.Microsecond}} {
+	for _, c := range []tc{{1, 1, 0}, {8, 1, 0}, {8, 2, 0}, {8, 4, 0}, {8, 1, 2 * time.Microsecond}} {
 		b.Run(fmt.Sprintf("producers=%d/shards=%d/flushcost=%v", c.producers, c.shards, c.cost), func(b *testing.B) {
 			n := max(b.N, 1)
 			if c.cost > 0 {

@@ -46,7 +46,7 @@
 // None: batcher is pure Go and stores nothing in Redis. Items are routed to a
 // shard by a seeded maphash of WithKey's key or a SplitMix64 mix of WithKeyHash's
 // value; unkeyed items of one call go to a
-// randomly chosen shard (one shard by default, which keeps global FIFO order).
+// shard sticky per CPU (P) (one shard by default, which keeps global FIFO order).
 //
 // # Failure modes
 //

@@ -130,8 +130,9 @@ func WithKeyHash[T any](key func(T) uint64) Option {
 }
 
 // WithShards sets the number of shards (1..4096). Default: 16 with WithKey or WithKeyHash, else 1
-// (a single shard keeps global FIFO order). Without a key, items of one Add call go
-// to one shard chosen at random, so several shards only add flush concurrency.
+// (a single shard keeps global FIFO order). Without a key, each call goes to a
+// shard that is sticky per CPU (P), so several shards add flush concurrency and
+// spread lock traffic, but a producer's items may be flushed out of order.
 func WithShards(n int) Option {
 	return func(c *config) {
 		if n < 1 || n > 4096 {
