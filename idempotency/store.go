@@ -120,7 +120,9 @@ func (s *Store) do(ctx context.Context, ns string, key Key, fp string, fn func(c
 		rep, err := claimScript.Run(ctx, s.rdb, []string{rec, lease},
 			fp, owner, ms(s.cfg.lease), ms(s.cfg.retention), ns).Slice()
 		if err != nil {
-			s.stats.redisErrors.Add(1)
+			if ctx.Err() == nil {
+				s.stats.redisErrors.Add(1)
+			}
 			return Result{}, fmt.Errorf("idempotency: claim: %w", err)
 		}
 		kind, _ := rep[0].(string)
