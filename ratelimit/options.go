@@ -10,17 +10,18 @@ import (
 type Option func(*config)
 
 type config struct {
-	prefix    string
-	instances int
-	fallback  bool
-	onState   func(StateChange)
-	probe     time.Duration
-	lanes     int
-	maxWait   time.Duration
-	maxKeys   int
-	clock     func() time.Time
-	overrides map[string]Limit
-	err       error
+	prefix      string
+	instances   int
+	fallback    bool
+	onState     func(StateChange)
+	probe       time.Duration
+	lanes       int
+	batchScript bool
+	maxWait     time.Duration
+	maxKeys     int
+	clock       func() time.Time
+	overrides   map[string]Limit
+	err         error
 }
 
 func defaults() config {
@@ -95,6 +96,17 @@ func WithPipelining(lanes int) Option {
 		c.lanes = lanes
 	}
 }
+
+// WithBatchScript makes each pipeline of combined decisions run as one multi-key
+// script per hash slot (gcra_batch.lua: one script call and one clock reading for
+// many decisions) instead of one script call per decision. Each decision is the
+// same GCRA step on its own key; only the number of script invocations changes.
+// It applies only when the client is a *redis.Client (standalone or Sentinel) or
+// a *redis.ClusterClient (keys are grouped by hash slot), and only with
+// pipelining; other clients, and Redis proxies that route a script by its first
+// key, keep one single-key script per decision, which is why it is off by
+// default.
+func WithBatchScript(on bool) Option { return func(c *config) { c.batchScript = on } }
 
 // WithMaxWait bounds how long Wait sleeps in total (default 5s), on top of the
 // context deadline.

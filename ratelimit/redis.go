@@ -16,6 +16,9 @@ import (
 //go:embed gcra.lua
 var gcraLua string
 
+//go:embed gcra_batch.lua
+var gcraBatchLua string
+
 // Limiter is a distributed per-key GCRA limiter: every decision is one atomic Lua
 // script on one Redis key, timed by the Redis server's clock, so any number of
 // processes share each key's limit exactly. Concurrent decisions are combined
@@ -27,6 +30,8 @@ var gcraLua string
 type Limiter struct {
 	rdb     redis.UniversalClient
 	script  *redis.Script
+	multi   *redis.Script // gcra_batch.lua when WithBatchScript applies, else nil
+	cluster bool          // group multi-key batches by hash slot
 	prefix  string
 	limits  *limits
 	comb    *combiner
@@ -58,6 +63,14 @@ func New(rdb redis.UniversalClient, l Limit, opts ...Option) (*Limiter, error) {
 	}
 	if c.lanes > 0 {
 		lim.comb = &combiner{lanes: c.lanes, flush: lim.flush}
+		if c.batchScript {
+			switch rdb.(type) {
+			case *redis.ClusterClient:
+				lim.multi, lim.cluster = redis.NewScript(gcraBatchLua), true
+			case *redis.Client:
+				lim.multi = redis.NewScript(gcraBatchLua)
+			}
+		}
 	}
 	if c.fallback {
 		lim.fb = newFallback(l, &c)
@@ -229,6 +242,10 @@ func (l *Limiter) flush(ctx context.Context, batch []*call) {
 		c.res, c.err = l.script.Run(ctx, l.rdb, []string{c.key}, c.args...).Int64Slice()
 		return
 	}
+	if l.multi != nil {
+		l.flushMulti(ctx, batch)
+		return
+	}
 	pipe := l.rdb.Pipeline()
 	cmds := make([]*redis.Cmd, len(batch))
 	for i, c := range batch {
@@ -239,6 +256,56 @@ func (l *Limiter) flush(ctx context.Context, batch []*call) {
 		c.res, c.err = cmds[i].Int64Slice()
 		if c.err != nil && redis.HasErrorPrefix(c.err, "NOSCRIPT") {
 			c.res, c.err = l.script.Run(ctx, l.rdb, []string{c.key}, c.args...).Int64Slice()
+		}
+	}
+}
+
+// flushMulti sends a batch as one gcra_batch.lua call per hash slot (one call in
+// all for a non-cluster client), all in one pipeline.
+func (l *Limiter) flushMulti(ctx context.Context, batch []*call) {
+	groups := [][]*call{batch}
+	if l.cluster {
+		bySlot := map[uint16]int{}
+		groups = groups[:0]
+		for _, c := range batch {
+			s := slot(c.key)
+			i, ok := bySlot[s]
+			if !ok {
+				i = len(groups)
+				bySlot[s] = i
+				groups = append(groups, nil)
+			}
+			groups[i] = append(groups[i], c)
+		}
+	}
+	pipe := l.rdb.Pipeline()
+	cmds := make([]*redis.Cmd, len(groups))
+	keys := make([][]string, len(groups))
+	args := make([][]any, len(groups))
+	for i, g := range groups {
+		keys[i] = make([]string, len(g))
+		args[i] = make([]any, 0, 4*len(g))
+		for j, c := range g {
+			keys[i][j] = c.key
+			args[i] = append(args[i], c.args...)
+		}
+		cmds[i] = l.multi.EvalSha(ctx, pipe, keys[i], args[i]...)
+	}
+	_, _ = pipe.Exec(ctx)
+	for i, g := range groups {
+		res, err := cmds[i].Int64Slice()
+		if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+			res, err = l.multi.Run(ctx, l.rdb, keys[i], args[i]...).Int64Slice()
+		}
+		if err == nil && len(res) != 4*len(g) {
+			err = fmt.Errorf("ratelimit: batch reply of %d values for %d keys", len(res), len(g))
+		}
+		for j, c := range g {
+			if err != nil {
+				c.err = err
+			} else {
+				c.res = res[4*j : 4*j+4 : 4*j+4]
+			}
 		}
 	}
 }

@@ -23,12 +23,23 @@ func newRedisLimiter(t *testing.T, rdb redis.UniversalClient, l Limit, opts ...O
 	return lim
 }
 
+// modes are the three ways a Limiter talks to Redis; every behaviour test runs
+// in each.
+var modes = []struct {
+	name string
+	opts []Option
+}{
+	{"evalsha", []Option{WithPipelining(0)}},
+	{"pipelined", []Option{WithPipelining(4)}},
+	{"batchscript", []Option{WithPipelining(4), WithBatchScript(true)}},
+}
+
 func TestRedisSemantics(t *testing.T) {
 	rdb := redistest.Client(t)
-	for _, lanes := range []int{0, 4} {
-		t.Run(fmt.Sprintf("lanes=%d", lanes), func(t *testing.T) {
-			lim := newRedisLimiter(t, rdb, Every(time.Hour).WithBurst(3), WithPipelining(lanes))
-			key := "user-" + fmt.Sprint(lanes)
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			lim := newRedisLimiter(t, rdb, Every(time.Hour).WithBurst(3), m.opts...)
+			key := "user-" + m.name
 			for i := 2; i >= 0; i-- {
 				r, err := lim.Allow(bg, key)
 				if err != nil || !r.Allowed || r.Remaining != i || r.Fallback {
@@ -112,10 +123,10 @@ func TestRedisBadInputBeforeIO(t *testing.T) {
 // allow exactly its burst, however many goroutines race for it.
 func TestRedisExactCount(t *testing.T) {
 	rdb := redistest.Client(t)
-	for _, lanes := range []int{0, 4} {
-		t.Run(fmt.Sprintf("lanes=%d", lanes), func(t *testing.T) {
-			lim := newRedisLimiter(t, rdb, Every(time.Hour).WithBurst(100), WithPipelining(lanes),
-				WithOverrides(map[string]Limit{"hot": Every(time.Hour).WithBurst(7)}))
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			lim := newRedisLimiter(t, rdb, Every(time.Hour).WithBurst(100), append(m.opts,
+				WithOverrides(map[string]Limit{"hot": Every(time.Hour).WithBurst(7)}))...)
 			keys := []string{"a", "b", "c", "d", "hot"}
 			var allowed [5]atomic.Int64
 			var wg sync.WaitGroup
@@ -159,7 +170,7 @@ func TestRedisExactCount(t *testing.T) {
 // measured window (it contains the server's).
 func TestRedisWindowBound(t *testing.T) {
 	rdb := redistest.Client(t)
-	lim := newRedisLimiter(t, rdb, Every(20*time.Millisecond).WithBurst(5))
+	lim := newRedisLimiter(t, rdb, Every(20*time.Millisecond).WithBurst(5), WithBatchScript(true))
 	keys := []string{"k1", "k2", "k3", "{tag}k4"}
 	var allowed [4]atomic.Int64
 	ctx, cancel := context.WithTimeout(bg, 400*time.Millisecond)
