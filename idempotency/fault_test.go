@@ -99,14 +99,17 @@ func TestCrashedOwnerTakeover(t *testing.T) {
 	k := Key{ID: "crashed"}
 	rec, leaseKey := s.cfg.recordKeys("k", k)
 	// The crashed process's claim, exactly as Do makes it.
-	rep, err := claimScript.Run(ctx, rdb, []string{rec, leaseKey}, "fp", "dead-owner", ms(lease), ms(time.Hour), "k").Slice()
+	// (Its lease is generous so that a slow machine cannot let it lapse before the
+	// in-progress check below.)
+	const deadLease = 1500 * time.Millisecond
+	rep, err := claimScript.Run(ctx, rdb, []string{rec, leaseKey}, "fp", "dead-owner", ms(deadLease), ms(time.Hour), "k").Slice()
 	if err != nil || rep[0] != "claimed" {
 		t.Fatalf("claim: %v %v", rep, err)
 	}
 	if _, err := s.Do(ctx, k, "fp", value("x")); !errors.Is(err, ErrInProgress) {
 		t.Fatalf("while the lease lives: %v", err)
 	}
-	time.Sleep(lease + 100*time.Millisecond)
+	time.Sleep(deadLease + 100*time.Millisecond)
 
 	var runs atomic.Int32
 	var wg sync.WaitGroup
@@ -139,12 +142,12 @@ func TestCrashedOwnerTakeover(t *testing.T) {
 	}
 }
 
-// The heartbeat keeps a live owner's lease: work lasting several leases is never
+// The heartbeat keeps a live owner's lease: work lasting three leases is never
 // taken over.
 func TestHeartbeatKeepsLease(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Server(t)
-	const lease = 300 * time.Millisecond
+	const lease = 500 * time.Millisecond
 	s := newStoreOn(t, srv.Client(), WithLease(lease))
 	ctx := context.Background()
 	k := Key{ID: "long"}
@@ -156,7 +159,7 @@ func TestHeartbeatKeepsLease(t *testing.T) {
 			runs.Add(1)
 			close(started)
 			select {
-			case <-time.After(4 * lease):
+			case <-time.After(3 * lease):
 				return []byte("long"), nil
 			case <-ctx.Done():
 				return nil, context.Cause(ctx)
@@ -165,7 +168,7 @@ func TestHeartbeatKeepsLease(t *testing.T) {
 		done <- err
 	}()
 	<-started
-	for deadline := time.Now().Add(4 * lease); time.Now().Before(deadline); time.Sleep(lease / 4) {
+	for deadline := time.Now().Add(3 * lease); time.Now().Before(deadline); time.Sleep(lease / 4) {
 		if _, err := s.Do(ctx, k, "fp", value("dup")); err != nil && !errors.Is(err, ErrInProgress) {
 			t.Fatal(err)
 		}
