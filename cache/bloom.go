@@ -110,7 +110,7 @@ func (b *LocalBloom) MayContain(_ context.Context, key string) (bool, error) {
 // RedisBloom is a Bloom filter shared by all processes, stored as sharded
 // Redis bitmaps "<prefix>bloom:{<name>:<i>}". Each key's k bits live in one
 // shard chosen by its hash (a blocked Bloom filter), so Add and MayContain
-// cost one round trip per shard touched, no bitmap exceeds WithShardBits
+// cost one pipelined round trip, no bitmap exceeds WithShardBits
 // (default 1 MiB), and the shards spread over the cluster's slots.
 type RedisBloom struct {
 	rdb       redis.UniversalClient
@@ -154,42 +154,52 @@ func (b *RedisBloom) Shards() int { return len(b.keys) }
 
 // locate returns key's shard and its k bit offsets within the shard. The
 // shard uses the high half of h1, the offsets the whole double hash.
-func (b *RedisBloom) locate(key string) (int, []any) {
+func (b *RedisBloom) locate(key string) (int, []int64) {
 	h1, h2 := bloomHashes(key)
 	shard := int((h1 >> 32) % uint64(len(b.keys)))
-	offs := make([]any, b.k)
+	offs := make([]int64, b.k)
 	for i := range offs {
-		offs[i] = (h1 + uint64(i)*h2) % b.shardBits
+		offs[i] = int64((h1 + uint64(i)*h2) % b.shardBits)
 	}
 	return shard, offs
 }
 
-// Add inserts keys: one script call per shard touched (per 8192 offsets),
-// each atomic on its shard.
+// Add inserts keys with one pipeline of SETBITs (go-redis splits it per
+// node on a cluster; every command touches one shard key).
 func (b *RedisBloom) Add(ctx context.Context, keys ...string) error {
-	byShard := make(map[int][]any)
-	for _, key := range keys {
-		shard, offs := b.locate(key)
-		byShard[shard] = append(byShard[shard], offs...)
-	}
-	for shard, offs := range byShard {
-		for len(offs) > 0 {
-			n := min(len(offs), 8192)
-			if err := bloomAddScript.Run(ctx, b.rdb, []string{b.keys[shard]}, offs[:n]...).Err(); err != nil {
-				return fmt.Errorf("cache: bloom add: %w", err)
+	for len(keys) > 0 {
+		n := min(len(keys), 1024)
+		pipe := b.rdb.Pipeline()
+		for _, key := range keys[:n] {
+			shard, offs := b.locate(key)
+			for _, o := range offs {
+				pipe.SetBit(ctx, b.keys[shard], o, 1)
 			}
-			offs = offs[n:]
 		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return fmt.Errorf("cache: bloom add: %w", err)
+		}
+		keys = keys[n:]
 	}
 	return nil
 }
 
-// MayContain reports whether key may have been added.
+// MayContain reports whether key may have been added: k GETBITs on one
+// shard in one pipeline (one round trip).
 func (b *RedisBloom) MayContain(ctx context.Context, key string) (bool, error) {
 	shard, offs := b.locate(key)
-	n, err := bloomCheckScript.Run(ctx, b.rdb, []string{b.keys[shard]}, offs...).Int64()
-	if err != nil {
+	pipe := b.rdb.Pipeline()
+	cmds := make([]*redis.IntCmd, len(offs))
+	for i, o := range offs {
+		cmds[i] = pipe.GetBit(ctx, b.keys[shard], o)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
 		return false, fmt.Errorf("cache: bloom check: %w", err)
 	}
-	return n == 1, nil
+	for _, c := range cmds {
+		if c.Val() == 0 {
+			return false, nil
+		}
+	}
+	return true, nil
 }

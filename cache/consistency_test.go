@@ -23,7 +23,7 @@ func TestConsistencyHarness(t *testing.T) {
 					Strategy:      s,
 					Client:        rdb,
 					Prefix:        redistest.Prefix(t) + string(rune('a'+round)) + ":",
-					Locker:        &luaLocker{rdb: rdb, prefix: redistest.Prefix(t)},
+					Locker:        &luaLocker{RDB: rdb, Prefix: redistest.Prefix(t)},
 					Keys:          4,
 					Readers:       16,
 					Writers:       4,

@@ -21,10 +21,6 @@ var (
 	ddAckSrc string
 	//go:embed dd_nack.lua
 	ddNackSrc string
-	//go:embed bloom_add.lua
-	bloomAddSrc string
-	//go:embed bloom_check.lua
-	bloomCheckSrc string
 )
 
 // Scripts are immutable values (source + SHA1); sharing them is not shared
@@ -37,6 +33,4 @@ var (
 	ddClaimScript    = redis.NewScript(ddClaimSrc)
 	ddAckScript      = redis.NewScript(ddAckSrc)
 	ddNackScript     = redis.NewScript(ddNackSrc)
-	bloomAddScript   = redis.NewScript(bloomAddSrc)
-	bloomCheckScript = redis.NewScript(bloomCheckSrc)
 )

@@ -15,7 +15,7 @@ func TestWriteThroughRebuilds(t *testing.T) {
 	rdb := redistest.Client(t)
 	src := newSource(1)
 	c := newCache(t, rdb, cache.WithStrategy(cache.Lease),
-		cache.WithLocker(&luaLocker{rdb: rdb, prefix: redistest.Prefix(t)}, 5*time.Second))
+		cache.WithLocker(&luaLocker{RDB: rdb, Prefix: redistest.Prefix(t)}, 5*time.Second))
 	if _, err := c.Get(ctx, "sku0", src.load); err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestWriteThroughLockLost(t *testing.T) {
 	rdb := redistest.Client(t)
 	src := newSource(1)
 	c := newCache(t, rdb, cache.WithStrategy(cache.Lease),
-		cache.WithLocker(&luaLocker{rdb: rdb, prefix: redistest.Prefix(t)}, 30*time.Millisecond))
+		cache.WithLocker(&luaLocker{RDB: rdb, Prefix: redistest.Prefix(t)}, 30*time.Millisecond))
 	_, err := c.WriteThrough(ctx, "sku0", func(ctx context.Context) error {
 		<-ctx.Done() // the write outlives the lock
 		return ctx.Err()
