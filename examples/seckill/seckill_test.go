@@ -1,0 +1,387 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestFlashSaleEndToEnd drives a whole sale through the HTTP API with thousands of
+// simulated users (normal, retrying, double-clicking, page-reloading, bots): zero
+// oversell, one order per accepted buy, duplicates answered with the same order,
+// unpaid orders released by the durable timeout job and resold to a second wave, and
+// Redis, the DB and every accepted order id agree at the end.
+func TestFlashSaleEndToEnd(t *testing.T) {
+	e := newTestEnv(t, Config{})
+	o := demoOptions{stock: 200, users: 2000, concurrency: 128, payTimeout: time.Second, payShare: 0.6}
+	rep, err := demo(context.Background(), o, e.srv.URL, e.svc, io.Discard)
+	if rep != nil {
+		var b strings.Builder
+		printReport(&b, rep)
+		t.Log(b.String())
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := rep.Final
+	if f.Oversold > 0 || f.Reserved+f.Sold != f.Stock-f.Available {
+		t.Fatalf("books: %+v", f)
+	}
+	if f.Sold != int64(o.stock) || f.Available != 0 {
+		t.Errorf("sold %d available %d, want every unit sold after the resale", f.Sold, f.Available)
+	}
+	if f.DBPaid != f.Sold || f.DBReserved != 0 || f.DBOrders != rep.Accepted {
+		t.Errorf("db %+v vs accepted %d", f, rep.Accepted)
+	}
+	if rep.SecondWaveUnits == 0 || rep.Resold != rep.SecondWaveUnits {
+		t.Errorf("second wave bought %d of %d released units", rep.Resold, rep.SecondWaveUnits)
+	}
+	if f.DBReleased != rep.Accepted-f.Sold {
+		t.Errorf("db released %d, want every unpaid order (%d) released", f.DBReleased, rep.Accepted-f.Sold)
+	}
+	if rep.Rejected[reasonSoldOut] == 0 || rep.Rejected[reasonLimit] == 0 || rep.Rejected[reasonBadPath] == 0 {
+		t.Errorf("expected sold_out, user_limit and bad_path rejections: %v", rep.Rejected)
+	}
+}
+
+// TestOversellManyBuyers hammers one sale with thousands of concurrent distinct
+// buyers through the service API: exactly stock orders, each persisted once.
+func TestOversellManyBuyers(t *testing.T) {
+	e := newTestEnv(t, Config{})
+	const stock, buyers = 500, 4000
+	sl, _ := e.sale(t, CreateSaleRequest{ID: saleName(t), Stock: stock, PerUserLimit: 1})
+	ctx := context.Background()
+	var accepted, soldOut, other atomic.Int64
+	var mu sync.Mutex
+	ids := map[string]bool{}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range buyers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			r, err := e.svc.Buy(ctx, sl.ID, sl.BuyPath, "user"+strconv.Itoa(i), "k", time.Now())
+			switch {
+			case err != nil:
+				t.Error(err)
+			case r.Status == "pending":
+				accepted.Add(1)
+				mu.Lock()
+				ids[r.OrderID] = true
+				mu.Unlock()
+			case r.Reason == reasonSoldOut:
+				soldOut.Add(1)
+			default:
+				other.Add(1)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if accepted.Load() != stock || len(ids) != stock {
+		t.Fatalf("accepted %d (distinct %d), want exactly %d", accepted.Load(), len(ids), stock)
+	}
+	if soldOut.Load() != buyers-stock || other.Load() != 0 {
+		t.Fatalf("sold out %d other %d", soldOut.Load(), other.Load())
+	}
+	rec, err := e.svc.Reconcile(ctx, sl.ID, 10*time.Second)
+	if err != nil || !rec.OK || rec.DBOrders != stock || rec.Available != 0 {
+		t.Fatalf("reconcile %+v %v", rec, err)
+	}
+}
+
+// TestDuplicateClicks: the same click (same user, same Idempotency-Key) sent many
+// times at once yields one reservation and the same order id everywhere; a new key
+// from the same user is refused by the per-user limit.
+func TestDuplicateClicks(t *testing.T) {
+	e := newTestEnv(t, Config{UserRate: 1000, UserBurst: 1000})
+	sl, path := e.sale(t, CreateSaleRequest{ID: saleName(t), Stock: 10, PerUserLimit: 1})
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	got := map[string]int{}
+	for range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var r BuyResult
+			code, err := e.c.do(ctx, "POST", path, "alice", "click-1", nil, &r)
+			if err != nil || code != http.StatusAccepted {
+				t.Errorf("HTTP %d %v %+v", code, err, r)
+				return
+			}
+			mu.Lock()
+			got[r.OrderID]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if len(got) != 1 {
+		t.Fatalf("order ids %v, want one", got)
+	}
+	var r BuyResult
+	code, _ := e.c.do(ctx, "POST", path, "alice", "click-2", nil, &r)
+	if code != http.StatusConflict || r.Reason != reasonLimit {
+		t.Fatalf("second key: HTTP %d %+v, want 409 user_limit", code, r)
+	}
+	c, _ := e.svc.inv.Counts(ctx, sl.ID)
+	if c.Reserved != 1 || c.Available != 9 {
+		t.Fatalf("counts %+v", c)
+	}
+}
+
+// TestTimeoutReleaseAndResell: an unpaid order is released by the delayed job, its
+// unit is sold to the next buyer, and paying the expired order fails with 409.
+func TestTimeoutReleaseAndResell(t *testing.T) {
+	e := newTestEnv(t, Config{})
+	sl, path := e.sale(t, CreateSaleRequest{ID: saleName(t), Stock: 1, PerUserLimit: 1, PayTimeoutMs: 300})
+	ctx := context.Background()
+	var a BuyResult
+	if code, err := e.c.do(ctx, "POST", path, "alice", "k1", nil, &a); err != nil || code != http.StatusAccepted {
+		t.Fatalf("alice: %d %v", code, err)
+	}
+	var b BuyResult
+	if code, _ := e.c.do(ctx, "POST", path, "bob", "k1", nil, &b); code != http.StatusGone || b.Reason != reasonSoldOut {
+		t.Fatalf("bob before release: %d %+v", code, b)
+	}
+	waitStatus(t, e, a.OrderID, "released", 10*time.Second)
+	// The local gate reopened on release; bob gets the unit now.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		code, _ := e.c.do(ctx, "POST", path, "bob", "k2", nil, &b)
+		if code == http.StatusAccepted {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("bob after release: %d %+v", code, b)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if code, _ := e.c.do(ctx, "POST", "/api/orders/"+a.OrderID+"/pay", "alice", "", nil, nil); code != http.StatusConflict {
+		t.Fatalf("paying an expired order: HTTP %d, want 409", code)
+	}
+	if code, _ := e.c.do(ctx, "POST", "/api/orders/"+b.OrderID+"/pay", "alice", "", nil, nil); code != http.StatusNotFound {
+		t.Fatalf("paying someone else's order: HTTP %d, want 404", code)
+	}
+	if code, _ := e.c.do(ctx, "POST", "/api/orders/"+b.OrderID+"/pay", "bob", "", nil, nil); code != http.StatusOK {
+		t.Fatalf("bob pays: HTTP %d", code)
+	}
+	waitStatus(t, e, b.OrderID, "paid", 10*time.Second)
+	// A paid order is never released, even after its deadline.
+	time.Sleep(500 * time.Millisecond)
+	rec, err := e.svc.Reconcile(ctx, sl.ID, 5*time.Second)
+	if err != nil || !rec.OK || rec.Sold != 1 || rec.DBPaid != 1 || rec.DBReleased != 1 {
+		t.Fatalf("reconcile %+v %v", rec, err)
+	}
+}
+
+func waitStatus(t *testing.T, e *testEnv, id, want string, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		var v OrderView
+		code, err := e.c.do(context.Background(), "GET", "/api/orders/"+id, "", "", nil, &v)
+		if err == nil && code == 200 && v.Status == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("order %s: HTTP %d %+v, want status %s", id, code, v, want)
+		}
+		time.Sleep(30 * time.Millisecond)
+	}
+}
+
+// TestSaleWindowAndPath: before the start the buy path is hidden and buys are refused;
+// a guessed path is refused after the start; a closed sale refuses buys.
+func TestSaleWindowAndPath(t *testing.T) {
+	e := newTestEnv(t, Config{})
+	ctx := context.Background()
+	sl, path := e.sale(t, CreateSaleRequest{ID: saleName(t), Stock: 5, StartsInMs: 400})
+	var v saleView
+	if code, _ := e.c.do(ctx, "GET", "/api/sales/"+sl.ID, "", "", nil, &v); code != 200 || v.BuyPath != "" || v.Started {
+		t.Fatalf("before start: %d %+v", code, v)
+	}
+	var r BuyResult
+	if code, _ := e.c.do(ctx, "POST", path, "u1", "k", nil, &r); code != http.StatusForbidden || r.Reason != reasonNotStarted {
+		t.Fatalf("pre-fire: %d %+v", code, r)
+	}
+	time.Sleep(450 * time.Millisecond)
+	if code, _ := e.c.do(ctx, "GET", "/api/sales/"+sl.ID, "", "", nil, &v); code != 200 || v.BuyPath != path {
+		t.Fatalf("after start: %d %+v", code, v)
+	}
+	if code, _ := e.c.do(ctx, "POST", "/api/sales/"+sl.ID+"/buy/guess", "u1", "k", nil, &r); code != http.StatusNotFound || r.Reason != reasonBadPath {
+		t.Fatalf("guessed path: %d %+v", code, r)
+	}
+	if code, _ := e.c.do(ctx, "POST", path, "", "k", nil, &r); code != http.StatusBadRequest {
+		t.Fatalf("no user: %d %+v", code, r)
+	}
+	if code, _ := e.c.do(ctx, "POST", path, "u1", "", nil, &r); code != http.StatusBadRequest {
+		t.Fatalf("no idempotency key: %d %+v", code, r)
+	}
+	if code, _ := e.c.do(ctx, "POST", "/admin/sales/"+sl.ID+"/close", "", "", nil, nil); code != 200 {
+		t.Fatalf("close: %d", code)
+	}
+	if code, _ := e.c.do(ctx, "POST", path, "u1", "k", nil, &r); code != http.StatusGone || r.Reason != reasonEnded {
+		t.Fatalf("after close: %d %+v", code, r)
+	}
+}
+
+// TestRestockReopensGate: a sold-out sale is rejected locally; a restock (idempotent by
+// op) reopens it for exactly the added units.
+func TestRestockReopensGate(t *testing.T) {
+	e := newTestEnv(t, Config{GateTTL: time.Hour})
+	ctx := context.Background()
+	sl, path := e.sale(t, CreateSaleRequest{ID: saleName(t), Stock: 1, PerUserLimit: 1})
+	buy := func(u string) int {
+		code, _ := e.c.do(ctx, "POST", path, u, "k", nil, nil)
+		return code
+	}
+	if buy("a") != http.StatusAccepted || buy("b") != http.StatusGone {
+		t.Fatal("first unit")
+	}
+	before := e.svc.gate.hits.Load()
+	if buy("c") != http.StatusGone || e.svc.gate.hits.Load() != before+1 {
+		t.Fatal("sold-out gate did not answer locally")
+	}
+	for range 3 { // the same restock op three times adds 2 units once
+		if code, _ := e.c.do(ctx, "POST", "/admin/sales/"+sl.ID+"/restock", "", "", map[string]any{"op": "r1", "qty": 2}, nil); code != 200 {
+			t.Fatalf("restock: %d", code)
+		}
+	}
+	if buy("d") != http.StatusAccepted || buy("e") != http.StatusAccepted || buy("f") != http.StatusGone {
+		t.Fatal("after restock")
+	}
+	rec, err := e.svc.Reconcile(ctx, sl.ID, 5*time.Second)
+	if err != nil || !rec.OK || rec.Stock != 3 || rec.Reserved != 3 {
+		t.Fatalf("reconcile %+v %v", rec, err)
+	}
+}
+
+// TestCloseDrainsOutbox: orders accepted right before shutdown are all in the DB after
+// Close returns.
+func TestCloseDrainsOutbox(t *testing.T) {
+	e := newTestEnv(t, Config{})
+	ctx := context.Background()
+	sl, _ := e.sale(t, CreateSaleRequest{ID: saleName(t), Stock: 300})
+	var ids []string
+	for i := range 300 {
+		r, err := e.svc.Buy(ctx, sl.ID, sl.BuyPath, "u"+strconv.Itoa(i), "k", time.Now())
+		if err != nil || r.Status != "pending" {
+			t.Fatalf("buy %d: %+v %v", i, r, err)
+		}
+		ids = append(ids, r.OrderID)
+	}
+	if err := e.svc.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, rows, err := e.store.OrderCounts(ctx, sl.ID)
+	if err != nil || rows != 300 {
+		t.Fatalf("rows after close: %d %v", rows, err)
+	}
+	for _, id := range ids {
+		if _, err := e.store.Order(ctx, id); err != nil {
+			t.Fatalf("order %s: %v", id, err)
+		}
+	}
+}
+
+// TestPersistIdempotent: redelivered outbox batches change nothing, and a reserve with
+// its settlement in one batch ends settled.
+func TestPersistIdempotent(t *testing.T) {
+	st := testStore(t)
+	ctx := context.Background()
+	now := time.Now()
+	evs := []Event{
+		{Type: "reserve", Sale: "s", Op: "s.a", User: "u1", Qty: 1, At: now},
+		{Type: "reserve", Sale: "s", Op: "s.b", User: "u2", Qty: 1, At: now},
+		{Type: "confirm", Sale: "s", Op: "s.a", User: "u1", Qty: 1, At: now},
+		{Type: "reserve", Sale: "s", Op: "s.c", User: "u3", Qty: 1, At: now},
+		{Type: "release", Sale: "s", Op: "s.c", User: "u3", Qty: 1, At: now},
+	}
+	for range 3 {
+		if err := st.Persist(ctx, evs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A late redelivery of a reserve must not resurrect a settled order.
+	if err := st.Persist(ctx, evs[:1]); err != nil {
+		t.Fatal(err)
+	}
+	c, rows, err := st.OrderCounts(ctx, "s")
+	if err != nil || rows != 3 || c["paid"] != 1 || c["reserved"] != 1 || c["released"] != 1 {
+		t.Fatalf("counts %v rows %d err %v", c, rows, err)
+	}
+}
+
+// TestMetricsAndHealth: /metrics speaks Prometheus text with HTTP counters and every
+// component's stats; /healthz answers.
+func TestMetricsAndHealth(t *testing.T) {
+	e := newTestEnv(t, Config{})
+	ctx := context.Background()
+	_, path := e.sale(t, CreateSaleRequest{ID: saleName(t), Stock: 1})
+	e.c.do(ctx, "POST", path, "u", "k", nil, nil)
+	if code, _ := e.c.do(ctx, "GET", "/healthz", "", "", nil, nil); code != 200 {
+		t.Fatalf("healthz %d", code)
+	}
+	resp, err := http.Get(e.srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	body := string(b)
+	for _, want := range []string{
+		`seckill_http_requests_total{code="202",route="buy"} 1`,
+		`seckill_buy_total{result="accepted"} 1`,
+		`seckill_component_stat{component="stock",stat="reserved"} 1`,
+		`seckill_component_stat{component="ratelimit"`,
+		`seckill_component_stat{component="cache"`,
+		`seckill_http_request_seconds_bucket`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
+
+// TestAdminAuthAndValidation: the admin token is enforced and bad input is a 400.
+func TestAdminAuthAndValidation(t *testing.T) {
+	e := newTestEnv(t, Config{AdminToken: "s3cret"})
+	ctx := context.Background()
+	req := CreateSaleRequest{ID: saleName(t), Item: "x", Stock: 1}
+	if code, _ := e.c.do(ctx, "POST", "/admin/sales", "", "", req, nil); code != http.StatusUnauthorized {
+		t.Fatalf("no token: %d", code)
+	}
+	for _, bad := range []CreateSaleRequest{
+		{ID: "bad id!", Item: "x"}, {Item: ""}, {Item: "x", Stock: -1}, {Item: "x", StartAt: "tomorrow"},
+	} {
+		if _, err := e.svc.CreateSale(ctx, bad); !errors.Is(err, errBadInput) {
+			t.Errorf("%+v: %v, want errBadInput", bad, err)
+		}
+	}
+	if _, err := e.svc.CreateSale(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.CreateSale(ctx, req); !errors.Is(err, errConflict) {
+		t.Fatalf("duplicate create: %v", err)
+	}
+	if err := e.svc.Restock(ctx, req.ID, "", 1); !errors.Is(err, errBadInput) {
+		t.Fatalf("restock without op: %v", err)
+	}
+	if _, err := e.svc.Order(ctx, "nope"); !errors.Is(err, errBadInput) {
+		t.Fatalf("bad order id: %v", err)
+	}
+	if _, err := e.svc.Order(ctx, req.ID+"."+strings.Repeat("0", 24)); !errors.Is(err, ErrUnknownOrder) {
+		t.Fatalf("unknown order: %v", err)
+	}
+	_ = fmt.Sprint()
+}

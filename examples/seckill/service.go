@@ -1,0 +1,565 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Config tunes the service; the zero value gets safe defaults from withDefaults.
+type Config struct {
+	Prefix          string        // Redis key prefix (default "surge:seckill:")
+	AdminToken      string        // Bearer token for /admin; empty = open (logged as a warning)
+	UserRate        float64       // buy attempts per second per user (default 5)
+	UserBurst       int           // burst per user (default 5)
+	GateTTL         time.Duration // how long a seen sold-out is trusted locally (default 300ms)
+	ReleaseInterval time.Duration // how often due unpaid orders are released (default 200ms)
+	Logger          *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.Prefix == "" {
+		c.Prefix = "surge:seckill:"
+	}
+	if c.UserRate <= 0 {
+		c.UserRate = 5
+	}
+	if c.UserBurst <= 0 {
+		c.UserBurst = 5
+	}
+	if c.GateTTL <= 0 {
+		c.GateTTL = 300 * time.Millisecond
+	}
+	if c.ReleaseInterval <= 0 {
+		c.ReleaseInterval = 200 * time.Millisecond
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+var (
+	ErrUnknownSale = errors.New("seckill: unknown sale")
+	errBadInput    = errors.New("seckill: bad input")
+)
+
+// Service is the flash-sale service: it composes the inventory (Redis), the SQL
+// store, the outbox consumers, the delayed-release worker and the HTTP API.
+type Service struct {
+	cfg   Config
+	log   *slog.Logger
+	rdb   redis.UniversalClient
+	store *Store
+	inv   Inventory
+
+	sales   *saleCache
+	gate    *soldOutGate
+	limiter *userLimiter
+	metrics *metrics
+
+	mu        sync.Mutex
+	consumers map[string]bool // sale -> consumer started
+	bgCtx     context.Context
+	bgStop    context.CancelFunc
+	wg        sync.WaitGroup
+	closed    atomic.Bool
+
+	persistBatches, persistEvents, persistErrors atomic.Int64
+	releasesDue, releasesDone, releaseErrors     atomic.Int64
+}
+
+// NewService wires a service; Start launches its background workers.
+func NewService(cfg Config, rdb redis.UniversalClient, store *Store) *Service {
+	cfg = cfg.withDefaults()
+	s := &Service{
+		cfg:       cfg,
+		log:       cfg.Logger,
+		rdb:       rdb,
+		store:     store,
+		inv:       newLuaInventory(rdb, cfg.Prefix),
+		gate:      newSoldOutGate(cfg.GateTTL),
+		limiter:   newUserLimiter(cfg.UserRate, cfg.UserBurst),
+		consumers: map[string]bool{},
+	}
+	s.sales = newSaleCache(store, time.Second)
+	s.metrics = newMetrics(s)
+	return s
+}
+
+// Start resumes outbox consumers for every known sale and starts the release worker.
+func (s *Service) Start(ctx context.Context) error {
+	s.bgCtx, s.bgStop = context.WithCancel(context.WithoutCancel(ctx))
+	sales, err := s.store.Sales(ctx)
+	if err != nil {
+		return err
+	}
+	for _, sl := range sales {
+		s.startConsumer(sl.ID)
+	}
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); s.releaseLoop(s.bgCtx) }()
+	return nil
+}
+
+// Close stops background work and drains: every outbox entry already in Redis is
+// persisted before Close returns (nothing accepted is lost). Call after the HTTP
+// server has stopped accepting requests.
+func (s *Service) Close(ctx context.Context) error {
+	if !s.closed.CompareAndSwap(false, true) || s.bgStop == nil {
+		return nil
+	}
+	s.bgStop()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("seckill: drain: %w", ctx.Err())
+	}
+}
+
+func (s *Service) startConsumer(sale string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.consumers[sale] || s.bgCtx == nil {
+		return
+	}
+	s.consumers[sale] = true
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		err := s.inv.Outbox().Run(s.bgCtx, sale, s.persist)
+		if err != nil {
+			s.log.Error("outbox consumer stopped", "sale", sale, "err", err)
+		}
+	}()
+}
+
+// persist is the outbox handler: one SQL transaction per batch, then (still before the
+// outbox entries are acknowledged) the pay-timeout jobs for new reservations, so a
+// crash anywhere redelivers and both steps are idempotent.
+func (s *Service) persist(ctx context.Context, evs []Event) error {
+	if err := s.store.Persist(ctx, evs); err != nil {
+		s.persistErrors.Add(1)
+		s.log.Warn("persist orders", "events", len(evs), "err", err)
+		return err
+	}
+	var zs []redis.Z
+	for _, ev := range evs {
+		if ev.Type != "reserve" {
+			continue
+		}
+		sl, err := s.sales.Get(ctx, ev.Sale)
+		if err != nil {
+			return err
+		}
+		zs = append(zs, redis.Z{Score: float64(ev.At.UnixMilli() + sl.PayTimeoutMs), Member: ev.Sale + "|" + ev.Op})
+	}
+	if len(zs) > 0 {
+		if err := s.rdb.ZAddNX(ctx, s.timeoutKey(), zs...).Err(); err != nil {
+			return err
+		}
+	}
+	s.persistBatches.Add(1)
+	s.persistEvents.Add(int64(len(evs)))
+	s.metrics.batchSize.Observe(float64(len(evs)))
+	return nil
+}
+
+// timeoutKey is the durable delayed-job queue of unpaid orders: a ZSET scored by the
+// pay deadline (unix ms), member "sale|order". Any instance may release due members;
+// Release is idempotent, and the member is removed only after Release answered.
+func (s *Service) timeoutKey() string { return s.cfg.Prefix + "pay-timeouts" }
+
+func (s *Service) releaseLoop(ctx context.Context) {
+	t := time.NewTicker(s.cfg.ReleaseInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for ctx.Err() == nil {
+			n, err := s.releaseDue(ctx, time.Now())
+			if err != nil {
+				if ctx.Err() == nil {
+					s.releaseErrors.Add(1)
+					s.log.Warn("release due orders", "err", err)
+				}
+				break
+			}
+			if n < 256 {
+				break
+			}
+		}
+	}
+}
+
+// releaseDue releases up to 256 orders whose pay deadline is before now.
+func (s *Service) releaseDue(ctx context.Context, now time.Time) (int, error) {
+	members, err := s.rdb.ZRangeByScore(ctx, s.timeoutKey(), &redis.ZRangeBy{
+		Min: "-inf", Max: strconv.FormatInt(now.UnixMilli(), 10), Count: 256,
+	}).Result()
+	if err != nil {
+		return 0, err
+	}
+	s.releasesDue.Add(int64(len(members)))
+	for _, m := range members {
+		sale, op, ok := strings.Cut(m, "|")
+		if !ok {
+			_ = s.rdb.ZRem(ctx, s.timeoutKey(), m).Err()
+			continue
+		}
+		err := s.inv.Release(ctx, sale, op)
+		switch {
+		case err == nil:
+			s.releasesDone.Add(1)
+			s.gate.Reopen(sale) // released stock can be sold again
+			s.log.Debug("released unpaid order", "sale", sale, "order", op)
+		case errors.Is(err, ErrPaid), errors.Is(err, ErrUnknownOrder):
+		default:
+			return 0, err
+		}
+		if err := s.rdb.ZRem(ctx, s.timeoutKey(), m).Err(); err != nil {
+			return 0, err
+		}
+	}
+	return len(members), nil
+}
+
+// ---- sales ----
+
+// CreateSaleRequest is the admin body for creating a sale.
+type CreateSaleRequest struct {
+	ID           string `json:"id"`
+	Item         string `json:"item"`
+	Description  string `json:"description"`
+	PriceCents   int64  `json:"price_cents"`
+	Stock        int64  `json:"stock"`
+	PerUserLimit int64  `json:"per_user_limit"`
+	StartAt      string `json:"start_at"`       // RFC 3339; or
+	StartsInMs   int64  `json:"starts_in_ms"`   // relative to now
+	DurationMs   int64  `json:"duration_ms"`    // default 1h
+	PayTimeoutMs int64  `json:"pay_timeout_ms"` // default 15 min
+}
+
+func validID(s string, max int) bool {
+	if s == "" || len(s) > max {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// CreateSale validates, stores the sale, loads its stock into Redis, pre-warms the
+// item cache and starts the sale's outbox consumer.
+func (s *Service) CreateSale(ctx context.Context, req CreateSaleRequest) (Sale, error) {
+	if req.ID == "" {
+		req.ID = "sale-" + randHex(4)
+	}
+	now := time.Now()
+	switch {
+	case !validID(req.ID, 48):
+		return Sale{}, fmt.Errorf("%w: id must be 1-48 of [A-Za-z0-9_-]", errBadInput)
+	case req.Item == "" || len(req.Item) > 200 || len(req.Description) > 2000:
+		return Sale{}, fmt.Errorf("%w: item must be 1-200 bytes, description ≤ 2000", errBadInput)
+	case req.Stock < 0 || req.Stock > 1e9 || req.PriceCents < 0 || req.PerUserLimit < 0:
+		return Sale{}, fmt.Errorf("%w: stock, price and per_user_limit must be ≥ 0", errBadInput)
+	case req.DurationMs < 0 || req.PayTimeoutMs < 0 || req.StartsInMs < 0:
+		return Sale{}, fmt.Errorf("%w: durations must be ≥ 0", errBadInput)
+	}
+	start := now.Add(time.Duration(req.StartsInMs) * time.Millisecond)
+	if req.StartAt != "" {
+		t, err := time.Parse(time.RFC3339, req.StartAt)
+		if err != nil {
+			return Sale{}, fmt.Errorf("%w: start_at: %v", errBadInput, err)
+		}
+		start = t
+	}
+	if req.DurationMs == 0 {
+		req.DurationMs = int64(time.Hour / time.Millisecond)
+	}
+	if req.PayTimeoutMs == 0 {
+		req.PayTimeoutMs = int64(15 * time.Minute / time.Millisecond)
+	}
+	sl := Sale{
+		ID: req.ID, Item: req.Item, Description: req.Description, PriceCents: req.PriceCents,
+		Stock: req.Stock, PerUserLimit: req.PerUserLimit, StartAt: start.UnixMilli(),
+		EndAt: start.UnixMilli() + req.DurationMs, PayTimeoutMs: req.PayTimeoutMs,
+		BuyPath: randHex(12),
+	}
+	created, err := s.store.CreateSale(ctx, sl)
+	if err != nil {
+		return Sale{}, err
+	}
+	if !created {
+		return Sale{}, fmt.Errorf("%w: sale %s exists", errConflict, sl.ID)
+	}
+	if err := s.inv.Create(ctx, sl.ID, sl.Stock, sl.PerUserLimit); err != nil {
+		return Sale{}, err
+	}
+	s.sales.Put(sl) // pre-warm before the start
+	s.startConsumer(sl.ID)
+	s.log.Info("sale created", "sale", sl.ID, "stock", sl.Stock, "start", start.UTC().Format(time.RFC3339))
+	return sl, nil
+}
+
+var errConflict = errors.New("seckill: conflict")
+
+// Restock adds qty to a sale under op (idempotent by op, in Redis and in the DB).
+func (s *Service) Restock(ctx context.Context, sale, op string, qty int64) error {
+	if !validID(op, 64) || qty <= 0 || qty > 1e9 {
+		return fmt.Errorf("%w: op must be 1-64 of [A-Za-z0-9_-], qty 1..1e9", errBadInput)
+	}
+	if _, err := s.sales.Get(ctx, sale); err != nil {
+		return err
+	}
+	if err := s.inv.Restock(ctx, sale, op, qty); err != nil {
+		return err
+	}
+	if err := s.store.Restock(ctx, sale, op, qty); err != nil {
+		return err
+	}
+	s.sales.Invalidate(sale)
+	s.gate.Reopen(sale)
+	return nil
+}
+
+// CloseSale stops a sale: further buys get 410.
+func (s *Service) CloseSale(ctx context.Context, sale string) error {
+	if err := s.store.CloseSale(ctx, sale); err != nil {
+		return err
+	}
+	s.sales.Invalidate(sale)
+	return nil
+}
+
+// orderID derives the reserve op id from (sale, user, idempotency key): the same
+// click retried maps to the same op, which the stock journal answers as a duplicate.
+func orderID(sale, user, key string) string {
+	h := sha256.Sum256([]byte(sale + "\x00" + user + "\x00" + key))
+	return sale + "." + hex.EncodeToString(h[:12])
+}
+
+func saleOfOrder(id string) (string, bool) {
+	sale, rest, ok := strings.Cut(id, ".")
+	return sale, ok && validID(sale, 48) && len(rest) == 24
+}
+
+// BuyResult is what a buy attempt produced.
+type BuyResult struct {
+	OrderID   string `json:"order_id,omitempty"`
+	Status    string `json:"status"`           // pending | rejected
+	Reason    string `json:"reason,omitempty"` // why rejected
+	Duplicate bool   `json:"duplicate,omitempty"`
+}
+
+// Reasons a buy is rejected (also the label of the buy counter).
+const (
+	reasonBadInput   = "bad_input"
+	reasonNotStarted = "not_started"
+	reasonEnded      = "ended"
+	reasonBadPath    = "bad_path"
+	reasonRateLimit  = "rate_limited"
+	reasonSoldOut    = "sold_out"
+	reasonLimit      = "user_limit"
+	reasonNoSale     = "no_sale"
+	reasonError      = "error"
+)
+
+// Buy runs the buy pipeline: sale window and dynamic path → local sold-out gate →
+// per-user rate limit → reserve (journaled, idempotent by derived op id).
+func (s *Service) Buy(ctx context.Context, sale, path, user, key string, now time.Time) (BuyResult, error) {
+	rej := func(r string) (BuyResult, error) { return BuyResult{Status: "rejected", Reason: r}, nil }
+	if !validID(sale, 48) || !validID(user, 64) || key == "" || len(key) > 128 {
+		return rej(reasonBadInput)
+	}
+	sl, err := s.sales.Get(ctx, sale)
+	if errors.Is(err, ErrUnknownSale) {
+		return rej(reasonNoSale)
+	}
+	if err != nil {
+		return BuyResult{}, err
+	}
+	switch {
+	case now.UnixMilli() < sl.StartAt:
+		return rej(reasonNotStarted)
+	case sl.Closed || now.UnixMilli() >= sl.EndAt:
+		return rej(reasonEnded)
+	case path != sl.BuyPath:
+		return rej(reasonBadPath)
+	}
+	if s.gate.SoldOut(sale, now) {
+		return rej(reasonSoldOut)
+	}
+	if !s.limiter.Allow(user, now) {
+		return rej(reasonRateLimit)
+	}
+	id := orderID(sale, user, key)
+	r, err := s.inv.Reserve(ctx, sale, id, user)
+	if err != nil {
+		return BuyResult{}, err
+	}
+	switch r.Outcome {
+	case Reserved:
+		return BuyResult{OrderID: id, Status: "pending", Duplicate: r.Duplicate}, nil
+	case SoldOut:
+		s.gate.MarkSoldOut(sale, now)
+		return rej(reasonSoldOut)
+	case OverLimit:
+		return rej(reasonLimit)
+	}
+	return rej(reasonNoSale)
+}
+
+// OrderView is what the result-polling endpoint returns.
+type OrderView struct {
+	OrderID   string `json:"order_id"`
+	SaleID    string `json:"sale_id"`
+	Status    string `json:"status"` // pending | reserved | paid | released
+	Persisted bool   `json:"persisted"`
+	PayBy     int64  `json:"pay_by,omitempty"` // unix ms, while reserved
+}
+
+// Order answers a poll: the DB row once persisted, else the stock journal (accepted
+// but still in the outbox → "pending").
+func (s *Service) Order(ctx context.Context, id string) (OrderView, error) {
+	sale, ok := saleOfOrder(id)
+	if !ok {
+		return OrderView{}, fmt.Errorf("%w: order id", errBadInput)
+	}
+	o, err := s.store.Order(ctx, id)
+	if err == nil {
+		v := OrderView{OrderID: id, SaleID: sale, Status: o.Status, Persisted: true}
+		if o.Status == "reserved" {
+			if sl, err := s.sales.Get(ctx, sale); err == nil {
+				v.PayBy = o.CreatedAt + sl.PayTimeoutMs
+			}
+		}
+		return v, nil
+	}
+	if !errors.Is(err, errNotFound) {
+		return OrderView{}, err
+	}
+	st, _, err := s.inv.State(ctx, sale, id)
+	if err != nil {
+		return OrderView{}, err
+	}
+	if st == "" {
+		return OrderView{}, ErrUnknownOrder
+	}
+	return OrderView{OrderID: id, SaleID: sale, Status: "pending"}, nil
+}
+
+// Pay confirms an order for its owner.
+func (s *Service) Pay(ctx context.Context, id, user string) error {
+	sale, ok := saleOfOrder(id)
+	if !ok || !validID(user, 64) {
+		return fmt.Errorf("%w: order id or user", errBadInput)
+	}
+	_, owner, err := s.inv.State(ctx, sale, id)
+	if err != nil {
+		return err
+	}
+	if owner == "" {
+		return ErrUnknownOrder
+	}
+	if owner != user {
+		return ErrUnknownOrder // do not reveal other users' orders
+	}
+	return s.inv.Confirm(ctx, sale, id)
+}
+
+// Reconciliation compares Redis counters, the DB and the sale's total stock.
+type Reconciliation struct {
+	Sale        string `json:"sale"`
+	Stock       int64  `json:"stock"`
+	Available   int64  `json:"available"`
+	Reserved    int64  `json:"reserved"`
+	Sold        int64  `json:"sold"`
+	DBReserved  int64  `json:"db_reserved"`
+	DBPaid      int64  `json:"db_paid"`
+	DBReleased  int64  `json:"db_released"`
+	DBOrders    int64  `json:"db_orders"`
+	Oversold    int64  `json:"oversold"` // (reserved+sold) - stock, must be ≤ 0
+	OK          bool   `json:"ok"`
+	Explanation string `json:"explanation,omitempty"`
+}
+
+// Reconcile checks stock − available == reserved + sold (Redis) and that the DB holds
+// exactly the reserved and paid units Redis reports. The DB trails Redis by the
+// outbox; wait bounds how long to let it catch up before reporting a difference.
+func (s *Service) Reconcile(ctx context.Context, sale string, wait time.Duration) (Reconciliation, error) {
+	deadline := time.Now().Add(wait)
+	for {
+		r, err := s.reconcileOnce(ctx, sale)
+		if err != nil || r.OK || time.Now().After(deadline) {
+			return r, err
+		}
+		select {
+		case <-ctx.Done():
+			return r, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func (s *Service) reconcileOnce(ctx context.Context, sale string) (Reconciliation, error) {
+	sl, err := s.store.Sale(ctx, sale)
+	if errors.Is(err, errNotFound) {
+		return Reconciliation{}, ErrUnknownSale
+	}
+	if err != nil {
+		return Reconciliation{}, err
+	}
+	c, err := s.inv.Counts(ctx, sale)
+	if err != nil {
+		return Reconciliation{}, err
+	}
+	db, rows, err := s.store.OrderCounts(ctx, sale)
+	if err != nil {
+		return Reconciliation{}, err
+	}
+	r := Reconciliation{
+		Sale: sale, Stock: sl.Stock, Available: c.Available, Reserved: c.Reserved, Sold: c.Sold,
+		DBReserved: db["reserved"], DBPaid: db["paid"], DBReleased: db["released"], DBOrders: rows,
+		Oversold: c.Reserved + c.Sold - sl.Stock,
+	}
+	var why []string
+	if sl.Stock-c.Available != c.Reserved+c.Sold {
+		why = append(why, "stock - available != reserved + sold")
+	}
+	if r.Oversold > 0 {
+		why = append(why, "oversold")
+	}
+	if r.DBReserved != c.Reserved || r.DBPaid != c.Sold {
+		why = append(why, "db differs from redis (outbox not yet drained?)")
+	}
+	r.OK = len(why) == 0
+	r.Explanation = strings.Join(why, "; ")
+	return r, nil
+}
