@@ -6,6 +6,9 @@
 -- ARGV[1]   journal TTL in seconds (>0)
 -- ARGV[2]   number of SKUs n, then ARGV[3..2+n] the SKU names (same order as the keys)
 -- then      number of ops m, then per op: id, mode (D|R), user, k, then k pairs (sku index, qty)
+--           Lower-case d|r is a hot-SKU bucket probe: a refusal for lack of stock is
+--           journaled as P (passed), so the op can never be applied in this bucket later
+--           and a retry or a check-back walking the buckets in the same order finds it.
 --
 -- Every op is all-or-nothing over its items and is answered individually. The
 -- journal is read FIRST (both live generations, for the whole batch in two HMGETs),
@@ -38,7 +41,7 @@ local ops, ids = {}, {}
 for o = 1, nops do
   local op = { id = ARGV[p], mode = ARGV[p + 1], user = ARGV[p + 2] }
   local k = tonumber(ARGV[p + 3])
-  if op.id == nil or op.id == '' or (op.mode ~= 'D' and op.mode ~= 'R') or op.user == nil or string.find(op.user, '|', 1, true) or k == nil or k < 1 then
+  if op.id == nil or op.id == '' or (op.mode ~= 'D' and op.mode ~= 'R' and op.mode ~= 'd' and op.mode ~= 'r') or op.user == nil or string.find(op.user, '|', 1, true) or k == nil or k < 1 then
     return redis.error_reply('ERR surge/stock: bad op')
   end
   p = p + 4
@@ -77,7 +80,7 @@ end
 
 local function sellable(s) return s.avail - s.safety end
 
-local seen, jf, out = {}, {}, {}
+local seen, jf, ob, out = {}, {}, {}, {}
 for o = 1, nops do
   local op = ops[o]
   local rec = seen[op.id] or cur[o] or prev[o]
@@ -104,12 +107,18 @@ for o = 1, nops do
       end
     end
     local low = 0
+    local mode = string.upper(op.mode)
+    if status ~= 'ok' and mode ~= op.mode and (status == 'soldout' or status == 'safety') then
+      local entry = 'P|' .. op.user .. '|' .. now .. '|'
+      seen[op.id] = entry
+      table.insert(jf, op.id); table.insert(jf, entry)
+    end
     if status == 'ok' then
       local parts = {}
       for _, it in ipairs(op.items) do
         local s = sku[it[1]]
         s.avail = s.avail - it[2]
-        if op.mode == 'D' then s.sold = s.sold + it[2] else s.reserved = s.reserved + it[2] end
+        if mode == 'D' then s.sold = s.sold + it[2] else s.reserved = s.reserved + it[2] end
         s.dirty = true
         if s.limit > 0 then
           s.bought[op.user] = s.bought[op.user] + it[2]
@@ -118,13 +127,16 @@ for o = 1, nops do
         if s.low > 0 and s.avail <= s.low then low = 1 end
         table.insert(parts, names[it[1]] .. '=' .. it[2])
       end
-      local entry = op.mode .. '|' .. op.user .. '|' .. now .. '|' .. table.concat(parts, ',')
+      local entry = mode .. '|' .. op.user .. '|' .. now .. '|' .. table.concat(parts, ',')
       seen[op.id] = entry
       table.insert(jf, op.id); table.insert(jf, entry)
+      table.insert(ob, op.id); table.insert(ob, entry)
     end
     local rem = -1
     if sku[at] then rem = sellable(sku[at]) end
-    table.insert(out, status); table.insert(out, seen[op.id] or names[at]); table.insert(out, low); table.insert(out, rem)
+    local detail = names[at]
+    if status == 'ok' then detail = seen[op.id] end
+    table.insert(out, status); table.insert(out, detail); table.insert(out, low); table.insert(out, rem)
   end
 end
 
@@ -137,6 +149,6 @@ end
 if #jf > 0 then
   redis.call('HSET', jcur, unpack(jf))
   redis.call('EXPIREAT', jcur, (gen + 2) * ttl + 60)
-  redis.call('XADD', KEYS[2], '*', unpack(jf))
 end
+if #ob > 0 then redis.call('XADD', KEYS[2], '*', unpack(ob)) end
 return out

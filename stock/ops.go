@@ -37,6 +37,13 @@ func (s *Stock) stockIn(ctx context.Context, mode, opID, sku string, qty int64, 
 	if err != nil {
 		return s.invalid(err)
 	}
+	return s.stockInAt(ctx, mode, opID, g, sku, qty, cfg)
+}
+
+func (s *Stock) stockInAt(ctx context.Context, mode, opID, g, sku string, qty int64, cfg SKUConfig) (Result, error) {
+	if ctx == nil {
+		return s.invalid(errorf("nil context"))
+	}
 	if s.closed.Load() {
 		return Result{Op: opID, Remaining: -1}, ErrClosed
 	}
@@ -110,7 +117,12 @@ func (s *Stock) take(ctx context.Context, mode byte, op Op) (Result, error) {
 			}
 		}
 	}
-	req := request{mode: mode, op: op, items: items}
+	return s.exec(ctx, g, request{mode: mode, op: op, items: items})
+}
+
+// exec sends one validated request, through the combiner when there is one.
+func (s *Stock) exec(ctx context.Context, g string, req request) (Result, error) {
+	op := req.op
 	if s.comb != nil {
 		return s.comb.do(ctx, g, req)
 	}
@@ -191,6 +203,9 @@ func (s *Stock) applyOutcome(status string, rq request, r *Result, at string) er
 		switch r.State {
 		case StateReverted, StateTombstone, StateReleased:
 			return fmt.Errorf("%w: op %q is %s", ErrReverted, rq.op.ID, r.State)
+		case StatePassed:
+			// a hot-SKU bucket that refused this op before: it stays refused here
+			return fmt.Errorf("%w: op %q passed this bucket", ErrSoldOut, rq.op.ID)
 		}
 		return nil
 	case "soldout":
@@ -283,6 +298,10 @@ func (s *Stock) settleOp(ctx context.Context, action byte, sku, opID string) (Re
 	if err != nil {
 		return s.invalid(err)
 	}
+	return s.settleAt(ctx, action, g, opID)
+}
+
+func (s *Stock) settleAt(ctx context.Context, action byte, g, opID string) (Result, error) {
 	if ctx == nil {
 		return s.invalid(errorf("nil context"))
 	}

@@ -144,7 +144,7 @@ func (s *Stock) Reconcile(ctx context.Context, group string) (Report, error) {
 		switch {
 		case inOutbox && want != st:
 			rep.JournalMismatch = append(rep.JournalMismatch, op)
-		case !inOutbox && st != StateTombstone:
+		case !inOutbox && st != StateTombstone && st != StatePassed:
 			rep.JournalMismatch = append(rep.JournalMismatch, op)
 		}
 	}

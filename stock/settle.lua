@@ -8,7 +8,8 @@
 -- ARGV[1]  journal TTL seconds, ARGV[2] action C|L|V|Q, ARGV[3] op id
 --
 -- Journal entry: state|user|time|sku=qty,sku=qty with state one of
---   D deducted (sold), R reserved, C confirmed, L released, V reverted, T tombstone, I stock in.
+--   D deducted (sold), R reserved, C confirmed, L released, V reverted, T tombstone, I stock in,
+--   P passed (a hot-SKU bucket that refused the op for lack of stock).
 -- Reply: {status, entry after the call, state before the call ('' when unknown)}.
 if redis.replicate_commands then pcall(redis.replicate_commands) end
 
@@ -49,6 +50,7 @@ if not rec then
 end
 
 local state = string.sub(rec, 1, 1)
+-- P (a hot-SKU bucket the op passed for lack of stock) is final like a tombstone here.
 local b1 = string.find(rec, '|', 1, true)
 local b2 = string.find(rec, '|', b1 + 1, true)
 local b3 = string.find(rec, '|', b2 + 1, true)
@@ -61,7 +63,7 @@ if action == 'Q' then
 end
 
 local target = action
-if state == target or (action == 'L' and state == 'T') or (action == 'V' and state == 'T') then
+if state == target or ((action == 'L' or action == 'V') and (state == 'T' or state == 'P')) then
   return { 'dup', rec, state }
 end
 local ok = (action == 'C' and state == 'R') or (action == 'L' and state == 'R')

@@ -132,6 +132,7 @@ const (
 	StateReverted  State = 'V' // compensated by Revert
 	StateTombstone State = 'T' // reverted/checked back before it arrived: refused forever
 	StateStockIn   State = 'I' // a Load or Restock
+	StatePassed    State = 'P' // a hot-SKU bucket refused the op for lack of stock (final there)
 )
 
 func (st State) String() string {
@@ -150,6 +151,8 @@ func (st State) String() string {
 		return "tombstone"
 	case StateStockIn:
 		return "stock-in"
+	case StatePassed:
+		return "passed"
 	}
 	return "unknown"
 }
