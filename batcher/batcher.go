@@ -30,6 +30,11 @@ type Batcher[T any] struct {
 	hints sync.Pool
 	rr    atomic.Uint64
 
+	pmu       sync.Mutex // guards producers and the sweeper's channels
+	producers map[*Producer[T]]struct{}
+	sweepStop chan struct{}
+	sweepDone chan struct{}
+
 	running atomic.Int32  // shard goroutines still running
 	done    chan struct{} // closed by the last shard goroutine to exit
 	closing atomic.Bool
@@ -154,12 +159,18 @@ func (b *Batcher[T]) itemSize(item T) (int, error) {
 // batcher is closed (ErrClosed). ctx only bounds that wait. A nil error means the
 // item will be flushed exactly once (or dead-lettered), even across Close.
 func (b *Batcher[T]) Add(ctx context.Context, item T) error {
+	if b.closing.Load() {
+		return ErrClosed
+	}
 	_, err := b.add(ctx, item, true, false)
 	return err
 }
 
 // TryAdd is Add without waiting: it returns ErrFull when the shard is full.
 func (b *Batcher[T]) TryAdd(item T) error {
+	if b.closing.Load() {
+		return ErrClosed
+	}
 	_, err := b.add(nil, item, false, false)
 	return err
 }
@@ -167,11 +178,17 @@ func (b *Batcher[T]) TryAdd(item T) error {
 // Submit is Add returning a Future that reports the item's flush result: the final
 // error of the batch it was flushed in.
 func (b *Batcher[T]) Submit(ctx context.Context, item T) (Future, error) {
+	if b.closing.Load() {
+		return Future{}, ErrClosed
+	}
 	return b.add(ctx, item, true, true)
 }
 
 // TrySubmit is Submit without waiting: it returns ErrFull when the shard is full.
 func (b *Batcher[T]) TrySubmit(item T) (Future, error) {
+	if b.closing.Load() {
+		return Future{}, ErrClosed
+	}
 	return b.add(nil, item, false, true)
 }
 
@@ -226,6 +243,9 @@ func (b *Batcher[T]) add(ctx context.Context, item T, block, future bool) (Futur
 // like Add and returns how many leading items were accepted; on error, items[n:]
 // were not.
 func (b *Batcher[T]) AddMany(ctx context.Context, items []T) (int, error) {
+	if b.closing.Load() {
+		return 0, ErrClosed
+	}
 	if b.key != nil || b.keyHash != nil || b.size != nil {
 		// Keyed or sized: items may route to different shards / need a size each.
 		for i := range items {
@@ -237,6 +257,19 @@ func (b *Batcher[T]) AddMany(ctx context.Context, items []T) (int, error) {
 	}
 	var zero T
 	s := b.pick(zero)
+	n, err := b.addRun(ctx, s, items, time.Time{}, true)
+	if err != nil && err != ErrClosed {
+		s.mu.Lock()
+		s.stats.rejected += uint64(len(items) - n)
+		s.mu.Unlock()
+	}
+	return n, err
+}
+
+// addRun appends unsized, unkeyed items to s in order, one lock per run that
+// fits. first, if set, is when the oldest item arrived (a producer's buffer): the
+// shard's max-wait clock starts there.
+func (b *Batcher[T]) addRun(ctx context.Context, s *shard[T], items []T, first time.Time, block bool) (int, error) {
 	n := 0
 	for n < len(items) {
 		s.mu.Lock()
@@ -247,10 +280,14 @@ func (b *Batcher[T]) AddMany(ctx context.Context, items []T) (int, error) {
 		room := b.cfg.queue - s.depth
 		if room > 0 {
 			end := min(len(items), n+room)
-			s.appendManyLocked(items[n:end])
+			s.appendManyLocked(items[n:end], first)
 			n = end
 			s.mu.Unlock()
 			continue
+		}
+		if !block {
+			s.mu.Unlock()
+			return n, ErrFull
 		}
 		space := s.spaceLocked()
 		s.mu.Unlock()
@@ -260,9 +297,6 @@ func (b *Batcher[T]) AddMany(ctx context.Context, items []T) (int, error) {
 		select {
 		case <-space:
 		case <-ctx.Done():
-			s.mu.Lock()
-			s.stats.rejected += uint64(len(items) - n)
-			s.mu.Unlock()
 			return n, ctx.Err()
 		}
 	}
@@ -275,6 +309,9 @@ func (b *Batcher[T]) AddMany(ctx context.Context, items []T) (int, error) {
 func (b *Batcher[T]) Flush(ctx context.Context) error {
 	if b.closing.Load() {
 		return ErrClosed
+	}
+	if err := b.flushProducers(ctx); err != nil {
+		return err
 	}
 	waits := make([]chan struct{}, 0, len(b.shards))
 	for _, s := range b.shards {
@@ -313,19 +350,25 @@ func (b *Batcher[T]) Flush(ctx context.Context) error {
 // idempotent and returns nil once everything is drained.
 func (b *Batcher[T]) Close(ctx context.Context) error {
 	if b.closing.CompareAndSwap(false, true) {
-		for _, s := range b.shards {
-			s.mu.Lock()
-			s.closed = true
-			if s.cur != nil {
-				s.sealLocked()
+		// Producers' buffers must reach the shards before the shards close; that
+		// can wait on a slow sink, so it runs apart from ctx: an early return of
+		// Close never abandons accepted items.
+		go func() {
+			b.drainProducers()
+			for _, s := range b.shards {
+				s.mu.Lock()
+				s.closed = true
+				if s.cur != nil {
+					s.sealLocked()
+				}
+				if s.space != nil {
+					close(s.space) // wake blocked Adds: they see closed and return ErrClosed
+					s.space = nil
+				}
+				s.kickLocked()
+				s.mu.Unlock()
 			}
-			if s.space != nil {
-				close(s.space) // wake blocked Adds: they see closed and return ErrClosed
-				s.space = nil
-			}
-			s.kickLocked()
-			s.mu.Unlock()
-		}
+		}()
 	}
 	if ctx == nil {
 		ctx = context.Background()

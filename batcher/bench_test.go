@@ -73,7 +73,14 @@ func baselineChannel(producers, n int, cost time.Duration) time.Duration {
 
 // surgeRun pushes n items through a Batcher with a no-op (counting) flush,
 // including Close, and checks count and checksum.
-func surgeRun(tb testing.TB, producers, n int, bulk bool, cost time.Duration, opts ...Option) time.Duration {
+// Modes of surgeRun.
+const (
+	modeAdd = iota
+	modeAddMany
+	modeProducer
+)
+
+func surgeRun(tb testing.TB, producers, n int, mode int, cost time.Duration, opts ...Option) time.Duration {
 	var count, sum atomic.Int64
 	b, err := New(func(_ context.Context, items []int64) error {
 		spin(cost)
@@ -91,7 +98,22 @@ func surgeRun(tb testing.TB, producers, n int, bulk bool, cost time.Duration, op
 	ctx := context.Background()
 	start := time.Now()
 	produce(producers, n, func(lo, hi int) {
-		if bulk {
+		if mode == modeProducer {
+			p, err := b.NewProducer(benchChunk)
+			if err != nil {
+				panic(err)
+			}
+			for i := lo; i < hi; i++ {
+				if err := p.Add(ctx, int64(i)); err != nil {
+					panic(err)
+				}
+			}
+			if err := p.Close(ctx); err != nil {
+				panic(err)
+			}
+			return
+		}
+		if mode == modeAddMany {
 			buf := make([]int64, 0, benchChunk)
 			for i := lo; i < hi; {
 				buf = buf[:0]
@@ -147,11 +169,14 @@ func BenchmarkThroughput(b *testing.B) {
 			opts := []Option{WithShards(c.shards), WithMaxItems(256), WithQueueSize(64 * 256)}
 			b.ResetTimer()
 			base := baselineChannel(c.producers, n, c.cost)
-			add := surgeRun(b, c.producers, n, false, c.cost, opts...)
-			many := surgeRun(b, c.producers, n, true, c.cost, opts...)
+			add := surgeRun(b, c.producers, n, modeAdd, c.cost, opts...)
+			many := surgeRun(b, c.producers, n, modeAddMany, c.cost, opts...)
+			prod := surgeRun(b, c.producers, n, modeProducer, c.cost, opts...)
 			b.ReportMetric(perSec(n, base)/1e6, "Mitems/s-chan")
 			b.ReportMetric(perSec(n, add)/1e6, "Mitems/s-Add")
 			b.ReportMetric(perSec(n, many)/1e6, "Mitems/s-AddMany")
+			b.ReportMetric(perSec(n, prod)/1e6, "Mitems/s-Producer")
+			b.ReportMetric(float64(base)/float64(prod), "x-Producer/chan")
 			b.ReportMetric(float64(base)/float64(add), "x-Add/chan")
 			b.ReportMetric(float64(base)/float64(many), "x-AddMany/chan")
 		})
@@ -170,7 +195,7 @@ func BenchmarkMillionExactlyOnce(b *testing.B) {
 	for _, name := range []string{"WithKey", "WithKeyHash"} {
 		b.Run(name, func(b *testing.B) {
 			for range b.N {
-				d := surgeRun(b, 64, n, false, 0, keys[name], WithShards(8))
+				d := surgeRun(b, 64, n, modeAdd, 0, keys[name], WithShards(8))
 				b.ReportMetric(perSec(n, d)/1e6, "Mitems/s")
 			}
 		})

@@ -73,8 +73,13 @@
 //
 // # Performance
 //
-// The hot path takes one uncontended mutex per item (per run of items with
-// AddMany) and allocates nothing per item: one batch struct per batch, item slices
-// are recycled, counters live under the shard lock instead of in atomics. See
-// README.md for measured numbers against a channel-per-item baseline.
+// Add takes the shard's mutex once per item (AddMany once per run of items) and
+// allocates nothing per item: one batch struct per batch, item slices are
+// recycled, counters live under the shard lock instead of in atomics. When many
+// goroutines add one item at a time, give each a Producer (NewProducer): it
+// buffers under a lock of its own and hands runs to the shard, so producers do
+// not queue on one shared mutex; a sweeper goroutine (started by the first
+// NewProducer, stopped by Close) keeps partly filled buffers within the max wait,
+// and Flush and Close push every buffer first. See README.md for measured numbers
+// against a channel-per-item baseline.
 package batcher

@@ -103,8 +103,9 @@ func (s *shard[T]) appendLocked(item T, sz int) *batch[T] {
 	return bt
 }
 
-// appendManyLocked adds unsized items with one copy per batch.
-func (s *shard[T]) appendManyLocked(items []T) {
+// appendManyLocked adds unsized items with one copy per batch. A non-zero first
+// backdates the max-wait clock to when the oldest of them arrived.
+func (s *shard[T]) appendManyLocked(items []T, first time.Time) {
 	max := s.b.cfg.maxItems
 	s.depth += len(items)
 	s.stats.added += uint64(len(items))
@@ -112,6 +113,10 @@ func (s *shard[T]) appendManyLocked(items []T) {
 		bt := s.cur
 		if bt == nil {
 			bt = s.newBatchLocked()
+		}
+		if !first.IsZero() && first.Before(bt.first) {
+			bt.first = first
+			s.kickLocked() // the flusher re-arms its timer for the earlier deadline
 		}
 		k := min(max-len(bt.items), len(items))
 		bt.items = append(bt.items, items[:k]...)
