@@ -5,11 +5,13 @@ import (
 	"hash/maphash"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"golang.org/x/time/rate"
 
 	"github.com/surgekit/surge/internal/redistest"
@@ -190,4 +192,71 @@ func BenchmarkRedisDecisions(b *testing.B) {
 	b.ReportMetric(float64(ts)/float64(tp), "pipelined-speedup")
 	b.ReportMetric(float64(ts)/float64(tb), "batchscript-speedup")
 	b.ReportMetric(float64(st.PipelinedCalls)/float64(max(st.Pipelines, 1)), "decisions/pipeline")
+}
+
+// serverCPU is the CPU time (user + sys) a Redis server has used, from INFO cpu.
+func serverCPU(b *testing.B, rdb *redis.Client) time.Duration {
+	info, err := rdb.Info(bg, "cpu").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var total float64
+	for _, line := range strings.Split(info, "\r\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if ok && (k == "used_cpu_user" || k == "used_cpu_sys") {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				b.Fatal(err)
+			}
+			total += f
+		}
+	}
+	return time.Duration(total * float64(time.Second))
+}
+
+// BenchmarkRedisServerCPU measures the Redis server's CPU time per decision on a
+// private redis-server (no other client shares it, so the figure does not depend
+// on how loaded the machine is): one EVALSHA per decision, surge's pipelining, and
+// WithBatchScript, in alternating rounds of the same run, with the ratios of
+// decisions per server CPU second. Skipped when redis-server is not installed.
+func BenchmarkRedisServerCPU(b *testing.B) {
+	srv := redistest.Server(b)
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), PoolSize: 128})
+	defer rdb.Close()
+	const workers, nkeys = 64, 1000
+	ops, rounds := 2000, 3
+	keys := make([]string, nkeys)
+	for i := range keys {
+		keys[i] = "user:" + strconv.Itoa(i)
+	}
+	l := PerSecond(1000)
+	single, _ := New(rdb, l, WithPipelining(0))
+	pipelined, _ := New(rdb, l)
+	batched, _ := New(rdb, l, WithBatchScript(true))
+	run := func(lim *Limiter) time.Duration {
+		before := serverCPU(b, rdb)
+		runParallel(workers, ops, func(i int) {
+			if _, err := lim.Allow(bg, keys[i%nkeys]); err != nil {
+				b.Error(err)
+			}
+		})
+		return serverCPU(b, rdb) - before
+	}
+	run(single)
+	run(pipelined)
+	run(batched)
+	var cs, cp, cb time.Duration
+	for i := 0; i < b.N; i++ {
+		for r := 0; r < rounds; r++ {
+			cs += run(single)
+			cp += run(pipelined)
+			cb += run(batched)
+		}
+	}
+	n := float64(b.N * rounds * ops)
+	b.ReportMetric(float64(cs.Microseconds())/n, "evalsha-server-us/decision")
+	b.ReportMetric(float64(cp.Microseconds())/n, "pipelined-server-us/decision")
+	b.ReportMetric(float64(cb.Microseconds())/n, "batchscript-server-us/decision")
+	b.ReportMetric(float64(cs)/float64(max(cp, 1)), "pipelined-efficiency")
+	b.ReportMetric(float64(cs)/float64(max(cb, 1)), "batchscript-efficiency")
 }
