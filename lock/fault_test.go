@@ -3,6 +3,7 @@ package lock
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -189,5 +190,43 @@ func TestFaultRedlockFencing(t *testing.T) {
 	}
 	if v, err := srv[0].Client().Get(ctx, k.fence).Int64(); err != nil || v != f4 {
 		t.Fatalf("master 0 counter %d %v, want %d", v, err, f4)
+	}
+}
+
+// TestReplicaConfirmation: with a real replica attached, WAIT reports it.
+func TestReplicaConfirmation(t *testing.T) {
+	// No diskless-sync delay: the replica syncs at once instead of after 5s.
+	master := redistest.Server(t, redistest.WithArgs("--repl-diskless-sync-delay", "0"))
+	host, port, _ := strings.Cut(master.Addr(), ":")
+	replica := redistest.Server(t, redistest.WithArgs("--replicaof", host, port))
+	ctx := ctxT(t)
+	rc := replica.Client()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		info, _ := rc.Info(ctx, "replication").Result()
+		if strings.Contains(info, "master_link_status:up") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replica never synced: %s", info)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	c, err := New(master.Client(), WithPrefix(redistest.Prefix(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := c.Acquire(ctx, "r", time.Second, WithReplicas(1, 2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Replicas() != 1 {
+		t.Fatalf("replicas %d, want 1", l.Replicas())
+	}
+	// The replica has the lock and its fencing counter.
+	if v, err := rc.Get(ctx, c.keysFor("r").lock).Result(); err != nil || v != l.Token() {
+		t.Fatalf("replica lock %q %v", v, err)
+	}
+	if err := l.Release(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
