@@ -73,8 +73,8 @@ func (c *Cache[T]) Get(ctx context.Context, key string, load Loader[T]) (T, erro
 	if load == nil {
 		return zero, fmt.Errorf("%w: nil loader", ErrInvalidOption)
 	}
-	ek := c.cfg.entry(key)
-	raw, err := c.rdb.Get(ctx, ek.value).Result()
+	vk := c.cfg.valueKey(key)
+	raw, err := c.rdb.Get(ctx, vk).Result()
 	switch {
 	case err == nil:
 		return c.decodeHit(raw)
@@ -92,7 +92,7 @@ func (c *Cache[T]) Get(ctx context.Context, key string, load Loader[T]) (T, erro
 			return zero, ErrNotFound
 		}
 	}
-	return c.miss(ctx, key, ek, load)
+	return c.miss(ctx, key, c.cfg.entry(key), load)
 }
 
 // miss runs or joins the key's flight. The leader's load runs in its own

@@ -42,9 +42,12 @@ type entryKeys struct {
 }
 
 func (c *config) entry(key string) entryKeys {
-	base := c.prefix + "cache:{" + key + "}"
+	base := c.valueKey(key)
 	return entryKeys{value: base, lease: base + ":lease", fence: base + ":fence"}
 }
+
+// valueKey is the hit path's only key: built alone to spare two allocations.
+func (c *config) valueKey(key string) string { return c.prefix + "cache:{" + key + "}" }
 
 // Double-delete schedule keys, one hash tag per prefix.
 func (c *config) ddKeys() (due, inflight, tries, failed string) {

@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/surgekit/surge/cache"
+	"github.com/surgekit/surge/cache/internal/harness"
 	"github.com/surgekit/surge/internal/redistest"
+	"github.com/surgekit/surge/lock"
 )
 
 func TestWriteThroughRebuilds(t *testing.T) {
@@ -82,5 +84,33 @@ func TestWriteThroughLockLost(t *testing.T) {
 	}
 	if _, ok, _ := c.Peek(ctx, "sku0"); ok {
 		t.Fatal("entry left after a lost lock")
+	}
+}
+
+// WriteThrough with surge's lock package (watchdog, fencing tokens) under the
+// consistency harness: concurrent writers and readers, zero stale reads and
+// zero divergence.
+func TestWriteThroughWithSurgeLock(t *testing.T) {
+	rdb := redistest.Client(t)
+	lc, err := lock.New(rdb, lock.WithPrefix(redistest.Prefix(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lc.Close()
+	res, err := harness.Run(context.Background(), harness.Config{
+		Strategy: "write-through", Client: rdb, Prefix: redistest.Prefix(t),
+		Locker: cache.LockClient(lc), Keys: 4, Readers: 16, Writers: 4, Reads: 1500,
+		MaxLoadDelay: 2 * time.Millisecond, PauseEvery: 200, Pause: 10 * time.Millisecond,
+		WriteInterval: 2 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(res)
+	if res.StaleReads != 0 || res.Divergent != 0 || res.Writes == 0 {
+		t.Fatalf("write-through with surge lock: %v", res)
+	}
+	if st := lc.Stats(); st == (lock.Stats{}) {
+		t.Fatal("the lock package was not used")
 	}
 }

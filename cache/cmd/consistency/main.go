@@ -20,7 +20,9 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/surgekit/surge/cache"
 	"github.com/surgekit/surge/cache/internal/harness"
+	"github.com/surgekit/surge/lock"
 )
 
 func main() {
@@ -34,6 +36,7 @@ func main() {
 	pauseEvery := flag.Int("pause-every", 1000, "one load in N pauses for -pause")
 	pause := flag.Duration("pause", 20*time.Millisecond, "long pause between source read and fill")
 	writeEvery := flag.Duration("write-interval", 2*time.Millisecond, "pause between a writer's writes")
+	lockKind := flag.String("lock", "surge", "write-through lock: surge (lock package, watchdog) or lua (minimal SET NX lock)")
 	only := flag.String("strategies", strings.Join(harness.Strategies, ","), "strategies to run")
 	flag.Parse()
 
@@ -58,9 +61,19 @@ func main() {
 	failed := false
 	for _, s := range strings.Split(*only, ",") {
 		prefix := run + s + ":"
+		var locker cache.Locker = &harness.LuaLocker{RDB: rdb, Prefix: prefix}
+		if *lockKind == "surge" {
+			lc, err := lock.New(rdb, lock.WithPrefix(prefix))
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(2)
+			}
+			defer lc.Close()
+			locker = cache.LockClient(lc)
+		}
 		res, err := harness.Run(ctx, harness.Config{
 			Strategy: s, Client: rdb, Prefix: prefix,
-			Locker: &harness.LuaLocker{RDB: rdb, Prefix: prefix},
+			Locker: locker,
 			Keys:   *keys, Readers: *readers, Writers: *writers, Reads: *reads,
 			MaxLoadDelay: *delay, PauseEvery: *pauseEvery, Pause: *pause, WriteInterval: *writeEvery,
 		})
