@@ -150,3 +150,24 @@ func ExampleItemErrors() {
 	// <nil>
 	// 2 1
 }
+
+// A Producer gives one goroutine a private buffer, so many producers adding one
+// item at a time do not contend on the shard lock. Close drains its buffer.
+func ExampleBatcher_NewProducer() {
+	ctx := context.Background()
+	b, _ := batcher.New(func(ctx context.Context, ids []int) error {
+		fmt.Println("write", ids)
+		return nil
+	}, batcher.WithMaxItems(10), batcher.WithMaxWait(time.Hour))
+	p, _ := b.NewProducer(2) // hands items over two at a time
+	for i := range 5 {
+		if err := p.Add(ctx, i); err != nil {
+			panic(err)
+		}
+	}
+	b.Close(ctx) // item 4 is still in the producer's buffer: Close pushes it
+	fmt.Println(p.Add(ctx, 5))
+	// Output:
+	// write [0 1 2 3 4]
+	// batcher: closed
+}

@@ -9,10 +9,13 @@ import (
 	"time"
 )
 
-type fitem struct{ seq, size int }
+type fitem struct {
+	seq, size   int
+	viaProducer bool // producer-buffered items keep order among themselves only
+}
 
 // FuzzBatcher drives a batcher with arbitrary limits and an arbitrary sequence of
-// Add / TryAdd / Submit / Flush calls and item sizes, then checks that New refused
+// Add / TryAdd / Submit / Producer.Add / Flush calls and item sizes, then checks that New refused
 // exactly the invalid limits, and that every accepted item was delivered exactly
 // once, in per-key order, in batches within the item and byte limits.
 func FuzzBatcher(f *testing.F) {
@@ -64,6 +67,7 @@ func FuzzBatcher(f *testing.F) {
 		ctx := context.Background()
 		var accepted []fitem
 		var futures []Future
+		var prod *Producer[fitem]
 		for i, op := range ops {
 			it := fitem{seq: i, size: int(op & 0x3f)}
 			switch {
@@ -78,6 +82,16 @@ func FuzzBatcher(f *testing.F) {
 					t.Fatal(err)
 				}
 				futures = append(futures, f)
+			case op&0x60 == 0x60:
+				if prod == nil {
+					if prod, err = b.NewProducer(int(op&0x7) + 1); err != nil {
+						t.Fatal(err)
+					}
+				}
+				it.viaProducer = true
+				if err := prod.Add(ctx, it); err != nil {
+					t.Fatal(err)
+				}
 			case op&0x40 != 0:
 				if err := b.TryAdd(it); errors.Is(err, ErrFull) {
 					continue
@@ -109,13 +123,17 @@ func FuzzBatcher(f *testing.F) {
 		seen := map[int]bool{}
 		lastByKey := map[int]int{}
 		orderKey := func(it fitem) int {
-			if keyed {
-				return it.size % 3
+			k := 0
+			switch {
+			case keyed:
+				k = it.size % 3
+			case shards > 1:
+				return -1 - it.seq // unkeyed with several shards: no order promise
 			}
-			if shards <= 1 {
-				return 0
+			if it.viaProducer {
+				k += 100
 			}
-			return -1 - it.seq // unkeyed with several shards: no order promise
+			return k
 		}
 		for _, it := range got {
 			if seen[it.seq] {
