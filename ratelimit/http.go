@@ -15,11 +15,16 @@ type KeyFunc func(*http.Request) string
 
 // KeyByRemoteIP keys by the IP of the TCP peer (r.RemoteAddr). Behind a reverse
 // proxy or load balancer every request comes from the proxy, so all clients
-// would share one limit: use KeyByForwardedFor there.
+// would share one limit: use KeyByForwardedFor there. A request without a remote
+// address (e.g. over a Unix socket) gets the shared key "unknown", never an
+// unlimited pass.
 func KeyByRemoteIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
+	}
+	if host == "" {
+		return "unknown"
 	}
 	return host
 }
@@ -58,8 +63,15 @@ func forwardedFor(values []string, trusted int, remote string) string {
 
 // KeyByHeader keys by a header that an authenticating layer in front of the
 // handler sets (e.g. "X-User-ID"). Never use a header the client controls.
+// Requests without the header share the key "anonymous": leaving it out must not
+// be a way around the limit.
 func KeyByHeader(name string) KeyFunc {
-	return func(r *http.Request) string { return r.Header.Get(name) }
+	return func(r *http.Request) string {
+		if v := r.Header.Get(name); v != "" {
+			return v
+		}
+		return "anonymous"
+	}
 }
 
 // MiddlewareOption configures Middleware.

@@ -48,8 +48,20 @@ func TestMiddleware(t *testing.T) {
 	if rec := do("bob"); rec.Code != 200 {
 		t.Fatalf("bob: %d", rec.Code)
 	}
-	if rec := do(""); rec.Code != 200 || rec.Header().Get("RateLimit-Limit") != "" {
-		t.Fatalf("unkeyed request must pass unlimited: %d %v", rec.Code, rec.Header())
+	// Without the header: one shared "anonymous" bucket, not a way around the limit.
+	for i, want := range []int{200, 200, 429} {
+		if rec := do(""); rec.Code != want {
+			t.Fatalf("anonymous %d: %d", i, rec.Code)
+		}
+	}
+	// A KeyFunc returning "" exempts the request (health checks).
+	exempt := Middleware(lo, func(*http.Request) string { return "" })(ok)
+	for range 5 {
+		rec := httptest.NewRecorder()
+		exempt.ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
+		if rec.Code != 200 || rec.Header().Get("RateLimit-Limit") != "" {
+			t.Fatalf("exempt request: %d %v", rec.Code, rec.Header())
+		}
 	}
 
 	// Errors: fail closed by default, open on request, and reported.
@@ -81,6 +93,9 @@ func TestKeyFuncs(t *testing.T) {
 	req := httptest.NewRequest("GET", "/", nil)
 	req.RemoteAddr = "10.0.0.9:5555"
 	if k := KeyByRemoteIP(req); k != "10.0.0.9" {
+		t.Fatal(k)
+	}
+	if k := KeyByRemoteIP(&http.Request{}); k != "unknown" {
 		t.Fatal(k)
 	}
 	req.Header.Add("X-Forwarded-For", "6.6.6.6, 1.2.3.4")

@@ -214,10 +214,13 @@ func (l *Limiter) decide(ctx context.Context, key string, lim Limit, n int, dry 
 			return l.fb.decide(key, n, dry), nil
 		}
 		l.errs.Add(1)
-		if ctx.Err() != nil {
+		switch {
+		case ctx.Err() != nil:
 			return Result{}, cl.err
+		case unreachable(cl.err):
+			return Result{}, fmt.Errorf("%w: %w", ErrUnavailable, cl.err)
 		}
-		return Result{}, fmt.Errorf("%w: %w", ErrUnavailable, cl.err)
+		return Result{}, fmt.Errorf("ratelimit: %w", cl.err) // e.g. WRONGTYPE on a foreign key
 	}
 	if l.fb != nil {
 		l.fb.up()

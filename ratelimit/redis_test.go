@@ -206,6 +206,20 @@ func TestRedisWindowBound(t *testing.T) {
 	}
 }
 
+// TestRedisForeignKeyError: a key of the wrong type under our name is a reply
+// error reported as such (not ErrUnavailable, and no fallback).
+func TestRedisForeignKeyError(t *testing.T) {
+	rdb := redistest.Client(t)
+	lim := newRedisLimiter(t, rdb, PerSecond(5), WithFallback(2))
+	if err := rdb.HSet(bg, lim.Key("h"), "f", "v").Err(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := lim.Allow(bg, "h")
+	if err == nil || errors.Is(err, ErrUnavailable) || lim.Stats().Fallback {
+		t.Fatalf("want a plain reply error, got %v (stats %+v)", err, lim.Stats())
+	}
+}
+
 func TestRedisOverrideAndWait(t *testing.T) {
 	rdb := redistest.Client(t)
 	lim := newRedisLimiter(t, rdb, Every(time.Hour), WithMaxWait(2*time.Second))
