@@ -31,7 +31,13 @@ func main() {
 	conc := flag.Int("conc", 512, "concurrent callers")
 	batch := flag.Int("batch", 256, "combiner max batch")
 	skus := flag.Int("skus", 1, "hot SKUs (groups) the callers spread over")
+	cluster := flag.String("cluster", "", "comma-separated cluster seeds: measure bucket evenness instead")
+	buckets := flag.Int("buckets", 12, "hot-SKU buckets (with -cluster)")
 	flag.Parse()
+	if *cluster != "" {
+		evenness(strings.Split(*cluster, ","), *dur, *conc, *batch, *buckets)
+		return
+	}
 
 	rdb := redis.NewClient(&redis.Options{Addr: *addr, PoolSize: *conc + 16})
 	defer rdb.Close()
@@ -142,4 +148,139 @@ func cleanup(rdb *redis.Client, prefix string) {
 	if err := iter.Err(); err != nil {
 		fmt.Fprintln(os.Stderr, "cleanup:", err)
 	}
+}
+
+// evenness deducts a bucketed hot SKU on a cluster and prints each master's share of
+// the stock script calls (INFO commandstats deltas) and max/mean.
+func evenness(addrs []string, dur time.Duration, conc, batch, buckets int) {
+	ctx := context.Background()
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, PoolSize: conc + 16})
+	defer rdb.Close()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		log.Fatal(err)
+	}
+	prefix := "stockbench:" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"
+	defer func() {
+		_ = rdb.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+			cleanup(m, prefix)
+			return nil
+		})
+	}()
+	s, err := stock.New(rdb, stock.WithPrefix(prefix), stock.WithCombiner(batch, 10*time.Second))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+	h, err := s.Hot("hot", buckets)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := h.Load(ctx, "load", 1<<40, stock.SKUConfig{}); err != nil {
+		log.Fatal(err)
+	}
+	before := scriptCalls(ctx, rdb)
+	var ops atomic.Int64
+	deadline := time.Now().Add(dur)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for g := range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; time.Now().Before(deadline); i++ {
+				_, err := h.Deduct(ctx, stock.Op{ID: strconv.Itoa(g) + "-" + strconv.Itoa(i),
+					Items: []stock.Item{{SKU: "hot", Qty: 1}}})
+				if err != nil {
+					log.Fatal(err)
+				}
+				ops.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	after := scriptCalls(ctx, rdb)
+	sum, per, err := h.Levels(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	var total, max float64
+	var addrsSeen []string
+	for a := range after {
+		addrsSeen = append(addrsSeen, a)
+	}
+	slices.Sort(addrsSeen)
+	for _, a := range addrsSeen {
+		d := float64(after[a] - before[a])
+		total += d
+		if d > max {
+			max = d
+		}
+	}
+	fmt.Printf("%d ops in %v (%.0f ops/s), %d buckets, sold %d\n", ops.Load(), elapsed.Round(time.Millisecond),
+		float64(ops.Load())/elapsed.Seconds(), buckets, sum.Sold)
+	fmt.Printf("%-18s %12s %8s\n", "master", "script calls", "share")
+	for _, a := range addrsSeen {
+		d := float64(after[a] - before[a])
+		fmt.Printf("%-18s %12.0f %7.1f%%\n", a, d, 100*d/total)
+	}
+	mean := total / float64(len(addrsSeen))
+	fmt.Printf("max/mean (script calls, includes any other traffic on the cluster) = %.3f\n", max/mean)
+	// Exact attribution: units sold per bucket, summed per master owning its slot.
+	byMaster := map[string]int64{}
+	for i, l := range per {
+		m, err := rdb.MasterForKey(ctx, "{"+h.Bucket(i)+"}")
+		if err != nil {
+			log.Fatal(err)
+		}
+		byMaster[m.Options().Addr] += l.Sold
+	}
+	var smaxM int64
+	for _, a := range addrsSeen {
+		fmt.Printf("%-18s %12d units sold %7.1f%%\n", a, byMaster[a], 100*float64(byMaster[a])/float64(sum.Sold))
+		smaxM = max64(smaxM, byMaster[a])
+	}
+	fmt.Printf("max/mean (units sold per master) = %.3f\n", float64(smaxM)/(float64(sum.Sold)/float64(len(addrsSeen))))
+	var smin, smax int64 = 1 << 62, 0
+	for _, l := range per {
+		smin, smax = min(smin, l.Sold), max64(smax, l.Sold)
+	}
+	fmt.Printf("sold per bucket: min %d max %d\n", smin, smax)
+}
+
+func max64(a, b int64) int64 {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// scriptCalls returns, per master address, the EVAL+EVALSHA calls so far.
+func scriptCalls(ctx context.Context, rdb *redis.ClusterClient) map[string]int64 {
+	var mu sync.Mutex
+	out := map[string]int64{}
+	err := rdb.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+		info, err := m.Info(ctx, "commandstats").Result()
+		if err != nil {
+			return err
+		}
+		var n int64
+		for _, line := range strings.Split(info, "\n") {
+			line = strings.TrimSpace(line)
+			if strings.HasPrefix(line, "cmdstat_evalsha:") || strings.HasPrefix(line, "cmdstat_eval:") {
+				_, rest, _ := strings.Cut(line, "calls=")
+				v, _, _ := strings.Cut(rest, ",")
+				c, _ := strconv.ParseInt(v, 10, 64)
+				n += c
+			}
+		}
+		mu.Lock()
+		out[m.Options().Addr] = n
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	return out
 }
