@@ -176,7 +176,8 @@ func (b *Batcher[T]) TryAdd(item T) error {
 }
 
 // Submit is Add returning a Future that reports the item's flush result: the final
-// error of the batch it was flushed in.
+// error of the batch it was flushed in, or the item's own entry when the flush
+// function returns ItemErrors. The Future costs no allocation per item.
 func (b *Batcher[T]) Submit(ctx context.Context, item T) (Future, error) {
 	if b.closing.Load() {
 		return Future{}, ErrClosed

@@ -12,8 +12,8 @@
 //
 //   - flush by item count (WithMaxItems), by bytes (WithMaxBytes + WithSize) and by
 //     time since the first item of the batch (WithMaxWait);
-//   - sharding by key (WithKey, WithKeyHash, WithShards) with per-key order: a shard has one
-//     goroutine and at most one batch in flight;
+//   - sharding by key (WithKey, WithKeyHash, WithShards) with per-key order: a
+//     shard has one goroutine and at most one batch in flight;
 //   - a bounded queue: Add blocks (bounded by its context), TryAdd returns ErrFull;
 //   - per-item results: Submit returns a Future with the item's flush error (per
 //     item if the flush function returns ItemErrors); Add, TryAdd and AddMany are
@@ -28,14 +28,17 @@
 //
 // # The guarantee
 //
-// An item for which Add, TryAdd, Submit or AddMany returned nil (or which AddMany
-// counted as accepted) is passed to the flush function exactly once per attempt,
+// An item for which Add, TryAdd, Submit or Producer.Add returned nil (or which
+// AddMany counted as accepted) is passed to the flush function once per attempt,
 // and its batch either succeeds or, after the configured attempts, is handed to the
-// dead-letter callback — also when Close is called concurrently: Close marks every
-// shard closed under the shard's lock, so an Add either got in before (and is
-// drained) or sees ErrClosed. Items that share a key are flushed in the order they
-// were accepted; retries happen before the shard's next batch, so order holds
-// across retries too (a dead-lettered batch is skipped, not reordered).
+// dead-letter callback — also when Close is called concurrently. Close first sets
+// a closing flag (new calls return ErrClosed), then pushes every Producer's
+// buffer, then marks each shard closed under the shard's lock, so an Add that was
+// already waiting for room either got in before (and is drained) or sees
+// ErrClosed. Items that share a key are flushed in the order they were accepted;
+// retries happen before the shard's next batch, so order holds across retries too
+// (a dead-lettered batch is skipped, not reordered). Items that went through a
+// Producer keep their order among themselves, not relative to direct Adds.
 //
 // "Accepted" is an in-memory promise: if the process dies, buffered items are
 // lost. Use Close on shutdown (it blocks until the queue is drained), and a
@@ -45,8 +48,8 @@
 //
 // None: batcher is pure Go and stores nothing in Redis. Items are routed to a
 // shard by a seeded maphash of WithKey's key or a SplitMix64 mix of WithKeyHash's
-// value; unkeyed items of one call go to a
-// shard sticky per CPU (P) (one shard by default, which keeps global FIFO order).
+// value; unkeyed items of one call go to a shard that is sticky per CPU (P). The
+// default for unkeyed batchers is one shard, which keeps global FIFO order.
 //
 // # Failure modes
 //
