@@ -2,7 +2,7 @@
 // per request (the naive baseline every public seckill uses) against surge's combiner,
 // in the same run, and prints ops/s, p50/p99 latency, Redis CPU µs per op and the ratio.
 //
-//	go run ./stock/cmd/stockbench -addr 127.0.0.1:16300 -duration 5s -conc 512
+//	go run ./stock/cmd/stockbench -duration 5s -conc 512   # starts a private redis-server
 //
 // With -cluster it instead spreads a bucketed hot SKU over a Redis Cluster and prints
 // each master's share of the script calls (evenness).
@@ -13,7 +13,9 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"net"
 	"os"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,7 +28,7 @@ import (
 )
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:16300", "standalone Redis (never use a production server)")
+	addr := flag.String("addr", "", "standalone Redis to use (never a production server); empty: start a private redis-server")
 	dur := flag.Duration("duration", 5*time.Second, "time per mode")
 	conc := flag.Int("conc", 512, "concurrent callers")
 	batch := flag.Int("batch", 256, "combiner max batch")
@@ -39,6 +41,11 @@ func main() {
 		return
 	}
 
+	if *addr == "" {
+		a, stop := spawn()
+		defer stop()
+		*addr = a
+	}
 	rdb := redis.NewClient(&redis.Options{Addr: *addr, PoolSize: *conc + 16})
 	defer rdb.Close()
 	ctx := context.Background()
@@ -48,21 +55,22 @@ func main() {
 	prefix := "stockbench:" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"
 	defer cleanup(rdb, prefix)
 
+	fmt.Printf("redis %s\n", *addr)
 	naive := run(ctx, rdb, prefix+"n:", *dur, *conc, *skus, 0)
 	comb := run(ctx, rdb, prefix+"c:", *dur, *conc, *skus, *batch)
-	fmt.Printf("%-10s %12s %10s %10s %14s %10s\n", "mode", "ops/s", "p50", "p99", "redis µs/op", "avg batch")
+	fmt.Printf("%-10s %12s %10s %10s %13s %13s %10s\n", "mode", "ops/s", "p50", "p99", "cpu µs/op", "script µs/op", "avg batch")
 	for _, r := range []result{naive, comb} {
-		fmt.Printf("%-10s %12.0f %10v %10v %14.2f %10.1f\n", r.name, r.opsPerSec, r.p50, r.p99, r.cpuPerOp, r.avgBatch)
+		fmt.Printf("%-10s %12.0f %10v %10v %13.2f %13.2f %10.1f\n", r.name, r.opsPerSec, r.p50, r.p99, r.cpuPerOp, r.scriptPerOp, r.avgBatch)
 	}
 	fmt.Printf("ratio combined/naive: %.1fx (conc %d, batch %d, skus %d, %s each)\n",
 		comb.opsPerSec/naive.opsPerSec, *conc, *batch, *skus, *dur)
 }
 
 type result struct {
-	name                string
-	opsPerSec, cpuPerOp float64
-	p50, p99            time.Duration
-	avgBatch            float64
+	name                             string
+	opsPerSec, cpuPerOp, scriptPerOp float64
+	p50, p99                         time.Duration
+	avgBatch                         float64
 }
 
 func run(ctx context.Context, rdb *redis.Client, prefix string, dur time.Duration, conc, skus, batch int) result {
@@ -82,7 +90,7 @@ func run(ctx context.Context, rdb *redis.Client, prefix string, dur time.Duratio
 			log.Fatal(err)
 		}
 	}
-	cpu0 := serverCPU(ctx, rdb)
+	cpu0, us0 := serverCPU(ctx, rdb), scriptUsec(ctx, rdb)
 	var ops atomic.Int64
 	lat := make([][]time.Duration, conc)
 	deadline := time.Now().Add(dur)
@@ -107,7 +115,7 @@ func run(ctx context.Context, rdb *redis.Client, prefix string, dur time.Duratio
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	cpu1 := serverCPU(ctx, rdb)
+	cpu1, us1 := serverCPU(ctx, rdb), scriptUsec(ctx, rdb)
 	var all []time.Duration
 	for _, l := range lat {
 		all = append(all, l...)
@@ -117,7 +125,8 @@ func run(ctx context.Context, rdb *redis.Client, prefix string, dur time.Duratio
 	n := float64(ops.Load())
 	return result{
 		name: name, opsPerSec: n / elapsed.Seconds(), cpuPerOp: (cpu1 - cpu0) * 1e6 / n,
-		p50: all[len(all)/2].Round(time.Microsecond), p99: all[len(all)*99/100].Round(time.Microsecond),
+		scriptPerOp: float64(us1-us0) / n,
+		p50:         all[len(all)/2].Round(time.Microsecond), p99: all[len(all)*99/100].Round(time.Microsecond),
 		avgBatch: float64(st.BatchedOps) / float64(st.ScriptCalls),
 	}
 }
@@ -283,4 +292,53 @@ func scriptCalls(ctx context.Context, rdb *redis.ClusterClient) map[string]int64
 		log.Fatal(err)
 	}
 	return out
+}
+
+// scriptUsec is the total time Redis spent in EVAL/EVALSHA (INFO commandstats usec).
+func scriptUsec(ctx context.Context, rdb *redis.Client) int64 {
+	info, err := rdb.Info(ctx, "commandstats").Result()
+	if err != nil {
+		log.Fatal(err)
+	}
+	var n int64
+	for _, line := range strings.Split(info, "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "cmdstat_evalsha:") || strings.HasPrefix(line, "cmdstat_eval:") {
+			_, rest, _ := strings.Cut(line, "usec=")
+			v, _, _ := strings.Cut(rest, ",")
+			c, _ := strconv.ParseInt(v, 10, 64)
+			n += c
+		}
+	}
+	return n
+}
+
+// spawn starts a private redis-server (no persistence, noeviction) on a free port so
+// that the CPU numbers are this benchmark's alone.
+func spawn() (string, func()) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	dir, err := os.MkdirTemp("", "stockbench")
+	if err != nil {
+		log.Fatal(err)
+	}
+	cmd := exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", dir, "--maxmemory-policy", "noeviction")
+	if err := cmd.Start(); err != nil {
+		log.Fatalf("start redis-server (or pass -addr): %v", err)
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	defer c.Close()
+	for i := 0; c.Ping(context.Background()).Err() != nil; i++ {
+		if i > 200 {
+			log.Fatal("redis-server did not start")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return addr, func() { _ = cmd.Process.Kill(); _ = cmd.Wait(); _ = os.RemoveAll(dir) }
 }
