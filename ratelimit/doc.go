@@ -36,6 +36,11 @@
 // holds at most WithMaxKeys keys: at the cap with nothing evictable it refuses new
 // keys (fail closed) instead of forgetting a key that is still in debt.
 //
+// The time is read before the shard lock is taken, yet a late goroutine with an
+// older reading cannot mint tokens (the x/time/rate failure of golang/go#65508):
+// TAT only moves forward and an older now is only compared against it, which can
+// make that one decision stricter, never looser.
+//
 // Limiter runs each decision as one Lua script on one key, timed by the Redis
 // server's clock (TIME), so every instance shares each key's limit exactly and no
 // client clock matters. Concurrent calls are combined: a caller that finds a free

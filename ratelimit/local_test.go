@@ -176,6 +176,34 @@ func TestLocalExactBoundSimulated(t *testing.T) {
 	}
 }
 
+// TestLocalExactCountThousands: 4000 goroutines race for 3 keys of burst 500
+// (one overridden to 50) on a frozen clock: exactly the burst is allowed.
+func TestLocalExactCountThousands(t *testing.T) {
+	clk := newFakeClock()
+	lo, _ := NewLocal(Every(time.Hour).WithBurst(500), WithClock(clk.Now),
+		WithOverrides(map[string]Limit{"hot": Every(time.Hour).WithBurst(50)}))
+	keys := []string{"a", "b", "hot"}
+	var allowed [3]atomic.Int64
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for g := 0; g < 4000; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			k := g % 3
+			if r, _ := lo.Allow(bg, keys[k]); r.Allowed {
+				allowed[k].Add(1)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if a, b, h := allowed[0].Load(), allowed[1].Load(), allowed[2].Load(); a != 500 || b != 500 || h != 50 {
+		t.Fatalf("allowed a=%d b=%d hot=%d, want 500 500 50", a, b, h)
+	}
+}
+
 // TestLocalEvictionLossless replays a random workload on a limiter that sweeps
 // often against an unbounded reference model: every decision must match, so the
 // evictions lost nothing.
