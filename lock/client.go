@@ -174,6 +174,12 @@ func (c *Client) Acquire(ctx context.Context, key string, ttl time.Duration, opt
 		// can never be mistaken for this one.
 		token := rand.Text()
 		g, err := c.be.acquire(ctx, k, token, ttl, &ac)
+		if err == nil && !time.Now().Before(g.until) {
+			// Granted, but the reply came too late to be sure of any of
+			// the lease: give it back and treat it as not obtained.
+			c.releaseDetached(ctx, k, token)
+			err = errContended
+		}
 		if err == nil {
 			l := c.newLock(ctx, key, k, token, ttl, start, g, &ac)
 			if l == nil { // closed meanwhile

@@ -44,9 +44,14 @@ func (c *Client) newLock(ctx context.Context, name string, k keys, token string,
 	// The lock context keeps the caller's values but not its cancellation:
 	// it ends with the lock, not with the request that took it.
 	l.ctx, l.cancel = context.WithCancelCause(context.WithoutCancel(ctx))
+	// The validity timer exists before the lock is visible to Close.
+	l.mu.Lock()
+	l.timer = time.AfterFunc(time.Until(l.deadlineLocked()), l.onTimer)
+	l.mu.Unlock()
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
+		l.timer.Stop()
 		l.cancel(ErrClosed)
 		return nil
 	}
@@ -54,17 +59,11 @@ func (c *Client) newLock(ctx context.Context, name string, k keys, token string,
 	c.stats.held.Add(1)
 	if ac.watchdog {
 		c.wg.Add(1)
-	}
-	c.mu.Unlock()
-
-	l.mu.Lock()
-	l.timer = time.AfterFunc(time.Until(l.deadlineLocked()), l.onTimer)
-	l.mu.Unlock()
-	if ac.watchdog {
 		wctx, stop := context.WithCancel(context.Background())
 		l.stopWatch, l.watchDone = stop, make(chan struct{})
 		go l.watch(wctx, ac.refreshEvery)
 	}
+	c.mu.Unlock()
 	return l
 }
 

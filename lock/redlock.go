@@ -85,9 +85,9 @@ func (b *redlock) mutex(name string, ttl time.Duration, rec *recorder, fenced bo
 	for i, n := range b.nodes {
 		pools[i] = &rpool{c: n, i: i, rec: rec, s: b.s, fenced: fenced}
 	}
-	// Per-master I/O budget: redsync's 5% of the TTL, but at least 50ms (or
-	// a third of the TTL) so that short leases survive a loaded loopback.
-	budget := max(ttl/20, min(50*time.Millisecond, ttl/3))
+	// Per-master I/O budget: redsync's 5% of the TTL, but at least 100ms (or
+	// a third of the TTL) so that short leases survive a loaded machine.
+	budget := max(ttl/20, min(100*time.Millisecond, ttl/3))
 	o := []redsync.Option{
 		redsync.WithExpiry(ttl),
 		redsync.WithTries(1), // retries are ours: context-aware, strategy-driven
