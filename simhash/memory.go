@@ -13,14 +13,20 @@ import (
 type MemoryIndex struct {
 	b  blocks
 	mu sync.RWMutex
-	// tables[i][block value] -> entries; an entry is a slot in fps/ids.
-	tables []map[uint64][]int32
+	// tables[i][block value] -> entries. The fingerprint is kept in the bucket
+	// so that a query scans buckets sequentially and touches ids only on a match.
+	tables []map[uint64][]bucketEntry
 	fps    []Fingerprint
 	ids    []string
 	byID   map[string]int32
 	free   []int32
 
 	queries, candidates, matches atomic.Int64
+}
+
+type bucketEntry struct {
+	fp   Fingerprint
+	slot int32
 }
 
 // MemoryStats is a snapshot of a MemoryIndex.
@@ -38,7 +44,7 @@ func NewMemoryIndex(k int) (*MemoryIndex, error) {
 	}
 	m := &MemoryIndex{b: b, byID: map[string]int32{}}
 	for range b.n {
-		m.tables = append(m.tables, map[uint64][]int32{})
+		m.tables = append(m.tables, map[uint64][]bucketEntry{})
 	}
 	return m, nil
 }
@@ -72,7 +78,7 @@ func (m *MemoryIndex) Add(_ context.Context, id string, fp Fingerprint) error {
 	m.byID[id] = slot
 	for i, t := range m.tables {
 		v := m.b.value(fp, i)
-		t[v] = append(t[v], slot)
+		t[v] = append(t[v], bucketEntry{fp, slot})
 	}
 	return nil
 }
@@ -96,8 +102,8 @@ func (m *MemoryIndex) removeLocked(slot int32) {
 	for i, t := range m.tables {
 		v := m.b.value(fp, i)
 		bucket := t[v]
-		for j, s := range bucket {
-			if s == slot {
+		for j, e := range bucket {
+			if e.slot == slot {
 				bucket[j] = bucket[len(bucket)-1]
 				bucket = bucket[:len(bucket)-1]
 				break
@@ -135,10 +141,9 @@ func (m *MemoryIndex) query(fp Fingerprint, out []Match) []Match {
 	for i, t := range m.tables {
 		bucket := t[m.b.value(fp, i)]
 		cands += len(bucket)
-		for _, s := range bucket {
-			c := m.fps[s]
-			if d := Distance(fp, c); d <= k && m.b.firstShared(fp, c) == i {
-				out = append(out, Match{ID: m.ids[s], Fingerprint: c, Distance: d})
+		for _, e := range bucket {
+			if d := Distance(fp, e.fp); d <= k && m.b.firstShared(fp, e.fp) == i {
+				out = append(out, Match{ID: m.ids[e.slot], Fingerprint: e.fp, Distance: d})
 			}
 		}
 	}
