@@ -83,3 +83,51 @@ func ExampleStock_Revert() {
 	// true
 	// failed
 }
+
+// Consume delivers every applied op at least once; persist it idempotently by op id.
+func ExampleStock_Consume() {
+	mr, _ := miniredis.Run()
+	defer mr.Close()
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	defer rdb.Close()
+	inv, _ := stock.New(rdb)
+	defer inv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	_, _ = inv.Load(ctx, "load-1", "mug", 5, stock.SKUConfig{})
+	_, _ = inv.Deduct(ctx, stock.Op{ID: "order-1", Items: []stock.Item{{SKU: "mug", Qty: 2}}})
+
+	seen := 0
+	_ = inv.Consume(ctx, stock.ConsumerConfig{Group: "mug", Consumer: "worker-1"},
+		func(_ context.Context, ev stock.Event) error {
+			fmt.Println(ev.Op, ev.State, ev.Items)
+			if seen++; seen == 2 {
+				cancel()
+			}
+			return nil
+		})
+	// Output:
+	// load-1 stock-in [{mug 5}]
+	// order-1 deducted [{mug 2}]
+}
+
+// A hot SKU is split over buckets with different hash tags.
+func ExampleStock_Hot() {
+	mr, _ := miniredis.Run()
+	defer mr.Close()
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	defer rdb.Close()
+	ctx := context.Background()
+	inv, _ := stock.New(rdb)
+	defer inv.Close()
+	h, _ := inv.Hot("console", 4)
+	_ = h.Load(ctx, "load-1", 10, stock.SKUConfig{})
+	sold := 0
+	for i := range 12 {
+		if _, err := h.Deduct(ctx, stock.Op{ID: fmt.Sprint("o", i), Items: []stock.Item{{SKU: "console", Qty: 1}}}); err == nil {
+			sold++
+		}
+	}
+	sum, _, _ := h.Levels(ctx)
+	fmt.Println(sold, sum.Sold, sum.Available)
+	// Output: 10 10 0
+}
