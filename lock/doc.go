@@ -129,5 +129,6 @@
 // A Client and its Locks are safe for concurrent use. Redlock builds a fresh
 // redsync mutex for every operation. A watchdog is one goroutine per lock,
 // started only by WithWatchdog and stopped by Release or Client.Close, which
-// also releases every lock the Client still holds.
+// also releases every lock the Client still holds. Call Release on every
+// Lock, also after it was lost: the Client tracks a Lock until then.
 package lock

@@ -42,3 +42,25 @@ func FuzzAcquireInput(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRetry: any parameters and attempt number give a bounded, non-negative
+// wait and never panic.
+func FuzzRetry(f *testing.F) {
+	f.Add(int64(1e6), int64(1e8), 1, 3)
+	f.Add(int64(0), int64(-5), 0, 0)
+	f.Add(int64(-1), int64(1), -7, -1)
+	f.Add(int64(1<<62), int64(1<<62), 1000, 1<<30)
+	f.Fuzz(func(t *testing.T, base, maxWait int64, attempt, limit int) {
+		e := ExponentialBackoff(time.Duration(base), time.Duration(maxWait))
+		ceil := max(time.Duration(maxWait), time.Duration(base), time.Millisecond)
+		for _, r := range []Retry{e, LinearBackoff(time.Duration(base)), LimitRetry(e, limit), NoRetry()} {
+			d, ok := r.Backoff(attempt)
+			if !ok {
+				continue
+			}
+			if d < 0 || (r == e && d > ceil+time.Microsecond) {
+				t.Fatalf("%T.Backoff(%d) = %v (base %d, max %d)", r, attempt, d, base, maxWait)
+			}
+		}
+	})
+}

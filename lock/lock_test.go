@@ -426,3 +426,35 @@ func TestRetryStrategies(t *testing.T) {
 		}
 	}
 }
+
+// TestRedlockWatchdogLoses: the watchdog keeps a Redlock lease alive, and
+// cancels the context when a majority of masters no longer hold it.
+func TestRedlockWatchdogLoses(t *testing.T) {
+	c, nodes := redlockClient(t, 5)
+	ctx := ctxT(t)
+	l, err := c.Acquire(ctx, "rjob", 2*time.Second, WithWatchdog(200*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(700 * time.Millisecond)
+	if l.Context().Err() != nil {
+		t.Fatalf("watchdog let the lock go: %v", context.Cause(l.Context()))
+	}
+	if c.Stats().Refreshed == 0 {
+		t.Fatal("no refresh counted")
+	}
+	for _, n := range nodes[:3] {
+		if err := n.Del(ctx, c.keysFor("rjob").lock).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-l.Context().Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("lock context not cancelled after a majority lost the lock")
+	}
+	if !errors.Is(context.Cause(l.Context()), ErrLost) {
+		t.Fatalf("cause %v", context.Cause(l.Context()))
+	}
+	_ = l.Release(ctx)
+}

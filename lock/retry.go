@@ -43,6 +43,7 @@ func LinearBackoff(d time.Duration) Retry {
 type expJitter struct{ base, max time.Duration }
 
 func (e expJitter) Backoff(attempt int) (time.Duration, bool) {
+	attempt = max(attempt, 1) // a caller's 0 or negative must not shift negatively
 	ceil := e.max
 	if attempt < 62 {
 		if c := e.base << (attempt - 1); c > 0 && c < e.max {
