@@ -143,7 +143,7 @@ func TestInvalidInputBeforeIO(t *testing.T) {
 func TestCancelledCallerDoesNotFailOthers(t *testing.T) {
 	rdb := redistest.Client(t)
 	src := newSource(1)
-	src.delay = 100 * time.Millisecond
+	src.delay = 300 * time.Millisecond
 	c := newCache(t, rdb)
 	ctx1, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)

@@ -2,6 +2,7 @@ package cache_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -121,18 +122,21 @@ func TestDoubleDeleteClaimRecovery(t *testing.T) {
 		}
 	}
 	time.Sleep(5 * time.Millisecond)
-	// The dying worker: claims (its deletes "hang" forever), never acks.
-	dying, err := cache.NewDeleteWorker(rdb, cache.WithPrefix(p), cache.WithVisibility(200*time.Millisecond))
+	// The dying worker: claims all three, hangs in its first delete and
+	// never acknowledges (as if the process froze or died).
+	dying, err := cache.NewDeleteWorker(rdb, cache.WithPrefix(p), cache.WithVisibility(time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
+	started, block, dead := make(chan struct{}, 3), make(chan struct{}), make(chan struct{})
 	cache.SetWorkerDelete(dying, func(ctx context.Context, key string) error {
-		<-ctx.Done()
-		return ctx.Err()
+		started <- struct{}{}
+		<-block
+		return errors.New("frozen worker")
 	})
-	cctx, cancel := context.WithCancel(ctx)
-	go func() { time.Sleep(20 * time.Millisecond); cancel() }()
-	_, _ = dying.ProcessDue(cctx) // claims 3, deletes fail as ctx dies, nacks fail too
+	go func() { defer close(dead); _, _ = dying.ProcessDue(ctx) }()
+	defer func() { close(block); <-dead }()
+	<-started
 	for _, k := range []string{"sku0", "sku1", "sku2"} {
 		if _, err := c.Get(ctx, k, src.load); err != nil { // stale fills
 			t.Fatal(err)
@@ -145,7 +149,7 @@ func TestDoubleDeleteClaimRecovery(t *testing.T) {
 	if n, _ := healthy.ProcessDue(ctx); n != 0 {
 		t.Fatalf("claimed deletes were visible before the timeout: %d", n)
 	}
-	time.Sleep(250 * time.Millisecond)
+	time.Sleep(1100 * time.Millisecond)
 	if n, err := healthy.ProcessDue(ctx); err != nil || n != 3 {
 		t.Fatalf("recovered %d, %v", n, err)
 	}

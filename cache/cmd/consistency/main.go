@@ -4,6 +4,7 @@
 //
 //	go run ./cache/cmd/consistency -addr 127.0.0.1:6379 -reads 1000000
 //	go run ./cache/cmd/consistency -cluster 127.0.0.1:7001,127.0.0.1:7002 -reads 1000000
+//	go run ./cache/cmd/consistency -sql mysql -dsn 'root@tcp(127.0.0.1:3306)/test' -reads 200000
 //
 // It exits non-zero if lease or write-through shows a stale read or a
 // divergent key, or if the baseline shows none (the harness would be blind).
@@ -36,6 +37,8 @@ func main() {
 	pauseEvery := flag.Int("pause-every", 1000, "one load in N pauses for -pause")
 	pause := flag.Duration("pause", 20*time.Millisecond, "long pause between source read and fill")
 	writeEvery := flag.Duration("write-interval", 2*time.Millisecond, "pause between a writer's writes")
+	sqlDriver := flag.String("sql", "", "source of truth in a real SQL table: mysql or sqlite (default: in memory)")
+	sqlDSN := flag.String("dsn", "", "SQL DSN, e.g. root@tcp(127.0.0.1:3306)/test or file:/tmp/h.db?_pragma=busy_timeout(5000)")
 	lockKind := flag.String("lock", "surge", "write-through lock: surge (lock package, watchdog) or lua (minimal SET NX lock)")
 	only := flag.String("strategies", strings.Join(harness.Strategies, ","), "strategies to run")
 	flag.Parse()
@@ -71,7 +74,19 @@ func main() {
 			defer lc.Close()
 			locker = cache.LockClient(lc)
 		}
+		var src harness.Source
+		if *sqlDriver != "" {
+			table := "surge_harness_" + hex.EncodeToString(b[:]) + "_" + strings.ReplaceAll(s, "-", "_")
+			ss, err := openSQL(ctx, *sqlDriver, *sqlDSN, table, *keys)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "sql:", err)
+				os.Exit(2)
+			}
+			defer ss.Close()
+			src = ss
+		}
 		res, err := harness.Run(ctx, harness.Config{
+			Source:   src,
 			Strategy: s, Client: rdb, Prefix: prefix,
 			Locker: locker,
 			Keys:   *keys, Readers: *readers, Writers: *writers, Reads: *reads,
