@@ -28,7 +28,7 @@ func defaults() config {
 	return config{
 		prefix:  "surge:",
 		probe:   time.Second,
-		lanes:   4,
+		lanes:   2,
 		maxWait: 5 * time.Second,
 		maxKeys: 1 << 20,
 		clock:   time.Now,
@@ -85,7 +85,8 @@ func WithProbeInterval(d time.Duration) Option {
 }
 
 // WithPipelining sets how many pipelines of concurrent decisions may be in flight
-// at once (default 4). Concurrent calls are combined into one pipeline per round
+// at once (default 2: on a private server, 2 lanes gave the most decisions per
+// second and per server CPU second of 1, 2, 4, 8 and 16). Concurrent calls are combined into one pipeline per round
 // trip; 0 sends one EVALSHA per decision.
 func WithPipelining(lanes int) Option {
 	return func(c *config) {

@@ -30,7 +30,7 @@ var modes = []struct {
 	opts []Option
 }{
 	{"evalsha", []Option{WithPipelining(0)}},
-	{"pipelined", []Option{WithPipelining(4)}},
+	{"pipelined", []Option{}}, // the default: 2 lanes
 	{"batchscript", []Option{WithPipelining(4), WithBatchScript(true)}},
 }
 
