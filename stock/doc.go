@@ -37,6 +37,7 @@
 //	                     R --Release--> L --Revert--> V
 //	                     R --Revert--> V
 //	unknown --Revert|Release|CheckBack--> T (tombstone: a late Deduct/Reserve is refused)
+//	unknown --hot-SKU probe refused for lack of stock--> P (passed: final in that bucket)
 //
 // # Key layout
 //
@@ -73,7 +74,21 @@
 // WithCombiner merges concurrent calls of a group into one script call (smart
 // batching: immediate when idle, accumulated while a call is in flight, capped); the
 // journal write, its expiry and the outbox XADD are paid once per batch. WithSoldOutGate
-// answers a sold-out SKU locally. See README.md for measured numbers.
+// answers a sold-out SKU locally (ErrSoldOut+ErrGated; a retry with Op.Retry bypasses it
+// so the journal answers). Stock.Hot splits one SKU into buckets named "<sku>#<j>",
+// each its own group, with j chosen so that the buckets' slots are evenly spaced over
+// the cluster's 16384 slots; an op starts at the bucket picked by a hash of its id and
+// probes the others in a fixed order, each refusal journaled as P, so the op is applied
+// in at most one bucket and Revert/CheckBack, walking the same order, cannot overtake
+// it. See README.md for measured numbers.
+//
+// # Outbox consumers
+//
+// Consume reads a group's outbox with a consumer group and acknowledges an entry only
+// after the callback accepted every op in it; entries left pending by a crashed
+// consumer or a failed callback are reclaimed with XAUTOCLAIM after MinIdle. Delivery
+// is at least once: persist idempotently by op id. A callback that always fails for
+// an entry gets it again every MinIdle, forever; alert on it.
 //
 // # Failure modes
 //
