@@ -180,6 +180,9 @@ func (a *Allocator) refill(ctx context.Context, old *segment) error {
 				a.adaptLocked(old)
 				a.issuedDone.Add(old.end - old.lo)
 			}
+			// A prefetched segment waited unused; its life starts now, or the
+			// size adaptation would see every segment as slower than it is.
+			a.next.started = time.Now()
 			a.cur.Store(a.next)
 			a.next = nil
 			a.mu.Unlock()

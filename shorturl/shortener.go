@@ -222,7 +222,7 @@ func (s *Shortener) dedupe(ctx context.Context, lc linkConfig, l Link) (Link, er
 		if cur == l.Code {
 			return l, nil
 		}
-		prev, err := s.Resolve(ctx, cur)
+		prev, err := s.lookup(ctx, cur)
 		if err == nil && prev.URL == l.URL {
 			if err := s.rdb.Del(ctx, s.linkKey(l.Code)).Err(); err != nil {
 				return l, fmt.Errorf("shorturl: drop duplicate: %w", err)
@@ -265,13 +265,25 @@ func (s *Shortener) Claim(ctx context.Context, alias, longURL string, opts ...Li
 // Resolve returns the link stored under code, ErrExpired when it has expired
 // (within the tombstone period) and ErrNotFound otherwise.
 func (s *Shortener) Resolve(ctx context.Context, code string) (Link, error) {
-	if !validAlias(code) {
+	l, err := s.lookup(ctx, code)
+	switch {
+	case err == nil:
+		s.resolved.Add(1)
+	case errors.Is(err, ErrNotFound):
 		s.missing.Add(1)
+	case errors.Is(err, ErrExpired):
+		s.expired.Add(1)
+	}
+	return l, err
+}
+
+// lookup is Resolve without the counters (dedupe uses it internally).
+func (s *Shortener) lookup(ctx context.Context, code string) (Link, error) {
+	if !validAlias(code) {
 		return Link{}, ErrNotFound
 	}
 	v, err := s.rdb.Get(ctx, s.linkKey(code)).Result()
 	if err == redis.Nil {
-		s.missing.Add(1)
 		return Link{}, ErrNotFound
 	}
 	if err != nil {
@@ -282,10 +294,8 @@ func (s *Shortener) Resolve(ctx context.Context, code string) (Link, error) {
 		return Link{}, err
 	}
 	if !l.ExpiresAt.IsZero() && !s.cfg.now().Before(l.ExpiresAt) {
-		s.expired.Add(1)
 		return l, ErrExpired
 	}
-	s.resolved.Add(1)
 	return l, nil
 }
 

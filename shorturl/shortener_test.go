@@ -244,7 +244,7 @@ func TestDedupe(t *testing.T) {
 					t.Fatalf("concurrent dedupe gave %q and %q", codes[0], c)
 				}
 			}
-			if st := s.Stats(); st.Created != 1 || st.Existing != 99 {
+			if st := s.Stats(); st.Created != 1 || st.Existing != 99 || st.Resolved != 0 {
 				t.Fatalf("stats %+v", st)
 			}
 			bob, _ := s.Shorten(ctx, "https://same.example/", Owner("bob"))
