@@ -45,7 +45,7 @@
 // server's clock (TIME), so every instance shares each key's limit exactly and no
 // client clock matters. Concurrent calls are combined: a caller that finds a free
 // lane sends everything queued in one pipeline, so under load one round trip
-// carries many decisions (WithPipelining) while a lone caller pays one plain round
+// carries many decisions (WithPipelining, default 2 lanes) while a lone caller pays one plain round
 // trip. WithBatchScript goes further and runs each pipeline as one multi-key
 // script per hash slot.
 //
@@ -83,6 +83,10 @@
 //     allowed, so the first moments of an outage can add up to one burst per
 //     instance; with a burst smaller than instances the rounding up to 1 can also
 //     exceed it. A request of n larger than the fallback's burst is refused.
+//   - The Redis/fallback state is limiter-wide: on a cluster, one unreachable
+//     master sends every key to the fallback until a probe succeeds, and a probe
+//     that lands on a healthy master switches back, so a partial outage can flap
+//     (each switch is reported and counted).
 //   - Server errors other than unavailability (LOADING, CLUSTERDOWN, TRYAGAIN,
 //     MASTERDOWN, READONLY and BUSY count as unavailability) are returned.
 //   - A context that ends while a call waits in the combiner's queue removes it;

@@ -85,3 +85,38 @@ func FuzzForwardedFor(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLimit: any numbers give either ErrInvalidLimit or a limit that is exact in
+// Lua (interval × burst ≤ 2^50 µs) and never faster than requested.
+func FuzzLimit(f *testing.F) {
+	f.Add(10, int64(time.Second), 10)
+	f.Add(3, int64(time.Second), 0)
+	f.Add(-1, int64(-5), 1)
+	f.Add(1<<62, int64(1), 1)
+	f.Add(1, int64(1<<62), 1<<40)
+	f.Fuzz(func(t *testing.T, n int, d int64, burst int) {
+		for _, l := range []Limit{Per(n, time.Duration(d)), Every(time.Duration(d)), Per(n, time.Duration(d)).WithBurst(burst)} {
+			err := l.Validate()
+			if err != nil {
+				if !errors.Is(err, ErrInvalidLimit) {
+					t.Fatalf("untyped %v", err)
+				}
+				continue
+			}
+			if l.micros() < 1 || l.micros() > maxTauMicros/int64(l.Burst) {
+				t.Fatalf("valid limit %v out of range", l)
+			}
+		}
+		if l := Per(n, time.Duration(d)).WithBurst(max(burst, 1)); l.Validate() == nil {
+			for _, inst := range []int{1, 2, 3, 1000, 1 << 40} {
+				sc := l.scaled(inst)
+				if sc.Validate() != nil || sc.Interval < l.Interval && inst > 1 {
+					t.Fatalf("%v scaled by %d = %v", l, inst, sc)
+				}
+			}
+		}
+		if l := Per(n, time.Duration(d)); l.Validate() == nil && l.Interval*time.Duration(n) < time.Duration(d) {
+			t.Fatalf("Per(%d, %v) = %v is faster than asked", n, time.Duration(d), l)
+		}
+	})
+}

@@ -106,6 +106,11 @@ func (l Limit) scaled(instances int) Limit {
 	if b < 1 {
 		b = 1
 	}
+	// Clamp to the largest exact limit instead of overflowing: slower is safe.
+	longest := time.Duration(maxTauMicros/int64(b)) * time.Microsecond
+	if l.Interval > longest/time.Duration(instances) {
+		return Limit{Interval: longest, Burst: b}
+	}
 	return Limit{Interval: l.Interval * time.Duration(instances), Burst: b}
 }
 
