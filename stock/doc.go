@@ -49,6 +49,7 @@
 //	<prefix>stock:{g}:u:<sku>   hash  user → units held (only for SKUs with a user limit)
 //	<prefix>stock:{g}:skus      set   SKU names of the group (for Reconcile)
 //	<prefix>stock:{g}:j:<gen>   hash  op id → "state|user|unix time|sku=qty,sku=qty"
+//	<prefix>stock:{g}:rb:<op>   string a hot SKU's stored Rebalance plan (g = bucket 0)
 //	<prefix>stock:{g}:o         stream the outbox: one entry per script call, field op
 //	                            id → "kind|user|time|items" (kind VD/VR/VC/VL = revert of D/R/C/L)
 //

@@ -139,3 +139,70 @@ func TestHotOversell(t *testing.T) {
 		})
 	}
 }
+
+func TestHotRebalanceAndMoveResume(t *testing.T) {
+	s, _ := newStock(t)
+	ctx := context.Background()
+	h, err := s.Hot("rb", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Load(ctx, "load", 40, SKUConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	// Empty bucket 0 through deductions that start there.
+	sold := 0
+	for i := 0; sold < 10; i++ {
+		id := fmt.Sprintf("o%d", i)
+		if h.start(id) != 0 {
+			continue
+		}
+		if _, err := h.Deduct(ctx, one(id, "", "rb", 1)); err != nil {
+			t.Fatal(err)
+		}
+		sold++
+	}
+	// A move that crashed after its first step: units are out of bucket 1 only.
+	if _, err := s.stockInAt(ctx, "out", "mv", h.Bucket(1), h.Bucket(1), 3, SKUConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	if sum, _, _ := h.Levels(ctx); sum.Available != 27 {
+		t.Fatalf("after half a move: %+v", sum)
+	}
+	if moved, err := h.Move(ctx, "mv", 1, 2, 3); err != nil || moved != 3 {
+		t.Fatalf("resumed move: %d %v", moved, err)
+	}
+	if moved, err := h.Move(ctx, "mv", 1, 2, 3); err != nil || moved != 3 {
+		t.Fatalf("repeated move: %d %v", moved, err)
+	}
+	if err := h.Rebalance(ctx, "rb1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Rebalance(ctx, "rb1"); err != nil { // a rerun replays the stored plan: no-op
+		t.Fatal(err)
+	}
+	sum, per, err := h.Levels(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Available != 30 || sum.Sold != 10 || sum.Total != 40 {
+		t.Fatalf("sum %+v", sum)
+	}
+	for i, l := range per {
+		if l.Available < 7 || l.Available > 8 {
+			t.Fatalf("bucket %d after rebalance: %+v (all %+v)", i, l, per)
+		}
+	}
+	reps, err := h.Reconcile(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, rep := range reps {
+		if !rep.OK() {
+			t.Fatalf("bucket %d: %+v", i, rep)
+		}
+	}
+	if _, err := h.Move(ctx, "x", 0, 0, 1); !errors.Is(err, ErrInvalid) {
+		t.Fatal(err)
+	}
+}

@@ -66,6 +66,8 @@ func (s *Stock) stockInAt(ctx context.Context, mode, opID, g, sku string, qty in
 	case "dup":
 		r.Duplicate = true
 		return r, nil
+	case "empty":
+		return r, nil // "out" found nothing sellable to move
 	case "exists":
 		return r, fmt.Errorf("%w: %q", ErrExists, sku)
 	case "unknown":

@@ -17,7 +17,8 @@ type Event struct {
 	Group    string
 	Op       string
 	// State is the op's state after this event (StateStockIn, StateDeducted,
-	// StateReserved, StateConfirmed, StateReleased or StateReverted).
+	// StateReserved, StateConfirmed, StateReleased, StateReverted, or StateMovedOut
+	// for units a hot-SKU rebalance took out of a bucket).
 	State State
 	// Undone is, for StateReverted, the state that was reverted.
 	Undone State

@@ -158,6 +158,9 @@ func replay(l *Levels, kind string, q int64) {
 	case "I":
 		l.Available += q
 		l.Total += q
+	case "O":
+		l.Available -= q
+		l.Total -= q
 	case "D":
 		l.Available -= q
 		l.Sold += q

@@ -133,6 +133,7 @@ const (
 	StateTombstone State = 'T' // reverted/checked back before it arrived: refused forever
 	StateStockIn   State = 'I' // a Load or Restock
 	StatePassed    State = 'P' // a hot-SKU bucket refused the op for lack of stock (final there)
+	StateMovedOut  State = 'O' // units moved out of a hot-SKU bucket by Rebalance
 )
 
 func (st State) String() string {
@@ -153,6 +154,8 @@ func (st State) String() string {
 		return "stock-in"
 	case StatePassed:
 		return "passed"
+	case StateMovedOut:
+		return "moved-out"
 	}
 	return "unknown"
 }
