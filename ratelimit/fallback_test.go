@@ -14,16 +14,22 @@ import (
 // bound), the callback reports both switches, and once the server is back a
 // probe returns the limiter to Redis by itself.
 func TestFallbackStopAndRestart(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) { testFallbackStopAndRestart(t, m.opts) })
+	}
+}
+
+func testFallbackStopAndRestart(t *testing.T, opts []Option) {
 	srv := redistest.Server(t)
 	var mu sync.Mutex
 	var changes []StateChange
-	lim := newRedisLimiter(t, srv.Client(), Every(10*time.Millisecond).WithBurst(10),
+	lim := newRedisLimiter(t, srv.Client(), Every(10*time.Millisecond).WithBurst(10), append(opts,
 		WithFallback(2), WithProbeInterval(50*time.Millisecond),
 		WithOnStateChange(func(c StateChange) {
 			mu.Lock()
 			changes = append(changes, c)
 			mu.Unlock()
-		}))
+		}))...)
 	r, err := lim.Allow(bg, "u")
 	if err != nil || !r.Allowed || r.Fallback {
 		t.Fatalf("healthy: %+v %v", r, err)

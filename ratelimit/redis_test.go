@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -207,6 +208,30 @@ func TestRedisWindowBound(t *testing.T) {
 			t.Errorf("key %s: allowed %d, bound %d over %v", k, got, bound, w)
 		}
 		t.Logf("key %s: allowed %d of bound %d over %v", k, got, bound, w)
+	}
+}
+
+// TestScriptsValidateArguments calls both scripts directly with bad arguments:
+// each must refuse with its own error and write nothing.
+func TestScriptsValidateArguments(t *testing.T) {
+	rdb := redistest.Client(t)
+	key := redistest.Prefix(t) + "ratelimit:x"
+	bad := [][]any{
+		{0, 1, 1, "0"}, {1.5, 1, 1, "0"}, {"x", 1, 1, "0"}, {1, 0, 1, "0"}, {1, 2, 3, "0"},
+		{1, 2, 0, "0"}, {1, 2, 1, "2"}, {1 << 40, 1 << 20, 1, "0"}, {1, 1, 1},
+	}
+	for _, args := range bad {
+		err := rdb.Eval(bg, gcraLua, []string{key}, args...).Err()
+		if err == nil || !strings.Contains(err.Error(), "ratelimit: ") {
+			t.Errorf("gcra.lua %v: %v", args, err)
+		}
+		err = rdb.Eval(bg, gcraBatchLua, []string{key}, args...).Err()
+		if err == nil || !strings.Contains(err.Error(), "ratelimit: ") {
+			t.Errorf("gcra_batch.lua %v: %v", args, err)
+		}
+	}
+	if n, _ := rdb.Exists(bg, key).Result(); n != 0 {
+		t.Fatal("a refused call wrote state")
 	}
 }
 
