@@ -76,13 +76,13 @@ func ExampleWithWatchdog() {
 	defer locks.Close()
 	ctx := context.Background()
 
-	l, err := locks.Acquire(ctx, "settle", 100*time.Millisecond, lock.WithWatchdog(0))
+	l, err := locks.Acquire(ctx, "settle", time.Second, lock.WithWatchdog(100*time.Millisecond))
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	select {
-	case <-time.After(300 * time.Millisecond): // three leases of work
+	case <-time.After(300 * time.Millisecond): // three refreshes of work
 		fmt.Println("work done, still held:", l.Context().Err() == nil)
 	case <-l.Context().Done():
 		fmt.Println("lost:", context.Cause(l.Context()))

@@ -92,7 +92,7 @@ func TestFaultRedlockQuorum(t *testing.T) {
 	last := int64(0)
 	cycle := func(stopped int) {
 		t.Helper()
-		l, err := c.Acquire(ctx, "q", time.Second)
+		l, err := c.Acquire(ctx, "q", 5*time.Second)
 		if err != nil {
 			t.Fatalf("%d stopped: %v", stopped, err)
 		}
@@ -100,7 +100,7 @@ func TestFaultRedlockQuorum(t *testing.T) {
 			t.Fatalf("%d stopped: fence %d not above %d", stopped, l.Fence(), last)
 		}
 		last = l.Fence()
-		if err := l.Refresh(ctx, time.Second); err != nil {
+		if err := l.Refresh(ctx, 5*time.Second); err != nil {
 			t.Fatalf("%d stopped: refresh: %v", stopped, err)
 		}
 		if d, err := l.TTL(ctx); err != nil || d <= 0 {
@@ -116,7 +116,7 @@ func TestFaultRedlockQuorum(t *testing.T) {
 	srv[3].Stop()
 	cycle(2)
 	srv[4].Stop()
-	_, err := c.Acquire(ctx, "q", time.Second, WithRetry(LimitRetry(LinearBackoff(10*time.Millisecond), 2)))
+	_, err := c.Acquire(ctx, "q", 5*time.Second, WithRetry(LimitRetry(LinearBackoff(10*time.Millisecond), 2)))
 	if !errors.Is(err, ErrNoQuorum) {
 		t.Fatalf("3 of 5 stopped: %v, want ErrNoQuorum", err)
 	}

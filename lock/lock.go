@@ -20,7 +20,8 @@ type Lock struct {
 	hold     time.Time // zero: no maximum hold time
 	replicas int
 
-	ctx    context.Context
+	ctx    context.Context // the cancel-cause context
+	lctx   *lockContext    // what Context hands out
 	cancel context.CancelCauseFunc
 
 	opMu sync.Mutex // serialises refresh and release I/O
@@ -44,6 +45,7 @@ func (c *Client) newLock(ctx context.Context, name string, k keys, token string,
 	// The lock context keeps the caller's values but not its cancellation:
 	// it ends with the lock, not with the request that took it.
 	l.ctx, l.cancel = context.WithCancelCause(context.WithoutCancel(ctx))
+	l.lctx = &lockContext{Context: l.ctx, l: l}
 	// The validity timer exists before the lock is visible to Close.
 	l.mu.Lock()
 	l.timer = time.AfterFunc(time.Until(l.deadlineLocked()), l.onTimer)
@@ -87,7 +89,12 @@ func (l *Lock) Replicas() int { return l.replicas }
 // watchdog found it gone, or it could not be confirmed before it would
 // expire), released, past WithMaxHold, or the Client closed.
 // context.Cause tells which: ErrLost, ErrReleased, ErrMaxHold, ErrClosed.
-func (l *Lock) Context() context.Context { return l.ctx }
+//
+// Err is exact at the instant of the call (it compares the clock with the
+// lease deadline itself); Done closes when a timer goroutine runs, which a
+// loaded scheduler can delay by milliseconds. Check Err right before acting
+// and hand Fence to the resource: no check survives a pause after it.
+func (l *Lock) Context() context.Context { return l.lctx }
 
 // ValidUntil is the local time until which the lease is certainly held
 // (acquisition or last refresh start + TTL − drift margin), capped by the
@@ -108,16 +115,28 @@ func (l *Lock) deadlineLocked() time.Time {
 // onTimer fires at the deadline: the lease could not be confirmed past it.
 func (l *Lock) onTimer() {
 	l.mu.Lock()
-	d := l.deadlineLocked()
+	defer l.mu.Unlock()
 	if l.done {
-		l.mu.Unlock()
 		return
 	}
-	if left := time.Until(d); left > 0 { // refreshed meanwhile
+	if left := time.Until(l.deadlineLocked()); left > 0 { // refreshed meanwhile
 		l.timer.Reset(left)
-		l.mu.Unlock()
 		return
 	}
+	l.expireLocked()
+}
+
+// checkDeadline ends the lock now if its deadline has passed, without waiting
+// for the timer goroutine (which a loaded scheduler can run late).
+func (l *Lock) checkDeadline() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.done && !time.Now().Before(l.deadlineLocked()) {
+		l.expireLocked()
+	}
+}
+
+func (l *Lock) expireLocked() {
 	var cause error
 	// The lease ends because of the maximum hold time when the last refresh
 	// was trimmed to it (up to its drift margin and 1ms of truncation).
@@ -127,7 +146,21 @@ func (l *Lock) onTimer() {
 		cause = fmt.Errorf("%w: lease not confirmed before it expired", ErrLost)
 	}
 	l.finishLocked(cause)
-	l.mu.Unlock()
+}
+
+// lockContext makes Err exact: it checks the lease deadline at the moment of
+// the call instead of trusting that the timer goroutine already ran.
+type lockContext struct {
+	context.Context
+	l *Lock
+}
+
+func (c *lockContext) Err() error {
+	if err := c.Context.Err(); err != nil {
+		return err
+	}
+	c.l.checkDeadline()
+	return c.Context.Err()
 }
 
 // finishLocked cancels the context once; l.mu is held.
@@ -158,6 +191,7 @@ func (l *Lock) Refresh(ctx context.Context, ttl time.Duration) error {
 func (l *Lock) refresh(ctx context.Context, ttl time.Duration) error {
 	l.opMu.Lock()
 	defer l.opMu.Unlock()
+	l.checkDeadline() // past the deadline the lease is not ours to extend
 	l.mu.Lock()
 	done, cause := l.done, context.Cause(l.ctx)
 	l.mu.Unlock()

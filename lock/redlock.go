@@ -80,19 +80,26 @@ func (r *recorder) counts(eval bool) (ok, no int) {
 	return
 }
 
+// budget is the per-master I/O time of an acquire or refresh: redsync's 5%
+// of the TTL, but at least 100ms (or a third of the TTL) so that short leases
+// survive a loaded machine.
+func budget(ttl time.Duration) time.Duration {
+	return max(ttl/20, min(100*time.Millisecond, ttl/3))
+}
+
+// opBudget bounds a release or TTL query per master.
+const opBudget = 500 * time.Millisecond
+
 func (b *redlock) mutex(name string, ttl time.Duration, rec *recorder, fenced bool, opts ...redsync.Option) *redsync.Mutex {
 	pools := make([]rsredis.Pool, len(b.nodes))
 	for i, n := range b.nodes {
 		pools[i] = &rpool{c: n, i: i, rec: rec, s: b.s, fenced: fenced}
 	}
-	// Per-master I/O budget: redsync's 5% of the TTL, but at least 100ms (or
-	// a third of the TTL) so that short leases survive a loaded machine.
-	budget := max(ttl/20, min(100*time.Millisecond, ttl/3))
 	o := []redsync.Option{
 		redsync.WithExpiry(ttl),
 		redsync.WithTries(1), // retries are ours: context-aware, strategy-driven
 		redsync.WithDriftFactor(b.drift),
-		redsync.WithTimeoutFactor(float64(budget) / float64(ttl)),
+		redsync.WithTimeoutFactor(float64(budget(ttl)) / float64(ttl)),
 	}
 	return redsync.New(pools...).NewMutex(name, append(o, opts...)...)
 }
@@ -165,6 +172,11 @@ func (b *redlock) writeBack(ctx context.Context, k keys, token string, rec *reco
 
 func (b *redlock) release(ctx context.Context, k keys, token string) error {
 	rec := newRecorder(len(b.nodes))
+	// Bound every master by a budget: redsync waits for all of them, and
+	// go-redis retries a refused dial several times, so a dead master
+	// would otherwise stall the release for the whole release timeout.
+	ctx, cancel := context.WithTimeout(ctx, opBudget)
+	defer cancel()
 	m := b.mutex(k.lock, time.Second, rec, false, redsync.WithValue(token))
 	if ok, err := m.UnlockContext(ctx); !ok {
 		if _, no := rec.counts(true); no > len(b.nodes)-b.quorum {
@@ -177,6 +189,8 @@ func (b *redlock) release(ctx context.Context, k keys, token string) error {
 
 func (b *redlock) refresh(ctx context.Context, k keys, token string, ttl time.Duration) (time.Time, error) {
 	rec := newRecorder(len(b.nodes))
+	ctx, cancel := context.WithTimeout(ctx, budget(ttl))
+	defer cancel()
 	m := b.mutex(k.lock, ttl, rec, false, redsync.WithValue(token))
 	ok, err := m.ExtendContext(ctx)
 	if !ok {
@@ -196,6 +210,8 @@ func (b *redlock) pttl(ctx context.Context, k keys, token string) (time.Duration
 		ms  int64
 		err error
 	}
+	ctx, cancel := context.WithTimeout(ctx, opBudget)
+	defer cancel()
 	res := make([]r, len(b.nodes))
 	var wg sync.WaitGroup
 	for i, n := range b.nodes {
