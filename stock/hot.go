@@ -230,6 +230,9 @@ func (h *Hot) CheckBack(ctx context.Context, opID string) (CheckBackStatus, erro
 // Levels returns the summed counters and those of every bucket.
 func (h *Hot) Levels(ctx context.Context) (Levels, []Levels, error) {
 	var sum Levels
+	if ctx == nil {
+		return sum, nil, errorf("nil context")
+	}
 	per := make([]Levels, len(h.buckets))
 	for i, b := range h.buckets {
 		v, err := h.s.rdb.HMGet(ctx, h.s.skuKey(b, b), "avail", "reserved", "sold", "total").Result()

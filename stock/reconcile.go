@@ -18,6 +18,9 @@ func (s *Stock) Levels(ctx context.Context, sku string) (Levels, error) {
 	if err != nil {
 		return Levels{}, err
 	}
+	if ctx == nil {
+		return Levels{}, errorf("nil context")
+	}
 	v, err := s.rdb.HMGet(ctx, s.skuKey(g, sku), "avail", "reserved", "sold", "total").Result()
 	if err != nil {
 		return Levels{}, err
@@ -69,6 +72,9 @@ func (r Report) OK() bool {
 func (s *Stock) Reconcile(ctx context.Context, group string) (Report, error) {
 	if err := validName("group", group, false); err != nil {
 		return Report{}, err
+	}
+	if ctx == nil {
+		return Report{}, errorf("nil context")
 	}
 	keys := []string{s.journalKey(group), s.outboxKey(group), s.skusKey(group), s.base(group)}
 	res, err := s.snapshot.Run(ctx, s.rdb, keys, s.ttl).Slice()

@@ -249,6 +249,10 @@ func TestBadInputBeforeIO(t *testing.T) {
 		{"checkback empty", func() error { _, err := s.CheckBack(ctx, "", "o"); return err }},
 		{"reconcile", func() error { _, err := s.Reconcile(ctx, "a}"); return err }},
 		{"consume", func() error { return s.Consume(ctx, ConsumerConfig{Group: "a"}, nil) }},
+		{"levels nil ctx", func() error { _, err := s.Levels(nil, "a"); return err }},                  //nolint:staticcheck
+		{"reconcile nil ctx", func() error { _, err := s.Reconcile(nil, "a"); return err }},            //nolint:staticcheck
+		{"revert nil ctx", func() error { _, err := s.Revert(nil, "a", "o"); return err }},             //nolint:staticcheck
+		{"load nil ctx", func() error { _, err := s.Load(nil, "o", "a", 1, SKUConfig{}); return err }}, //nolint:staticcheck
 	}
 	for _, c := range cases {
 		if err := c.call(); !errors.Is(err, ErrInvalid) {
