@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -52,7 +53,7 @@ func (c *demoClient) do(ctx context.Context, method, path, user, key string, bod
 		req.Header.Set("X-User-ID", user)
 	}
 	if key != "" {
-		req.Header.Set("Idempotency-Key", key)
+		req.Header.Set(PreorderHeader, key)
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -173,6 +174,28 @@ func buyPath(ctx context.Context, c *demoClient, sale string) (string, error) {
 	return "", ctx.Err()
 }
 
+// token asks for the user's pre-order token; "" when refused (the reason is counted).
+func (d *demoStats) token(ctx context.Context, c *demoClient, buyPath, user string) string {
+	var res BuyResult
+	code, err := c.do(ctx, "POST", strings.Replace(buyPath, "/buy/", "/token/", 1), user, "", nil, &res)
+	d.requests.Add(1)
+	if err == nil && code == http.StatusOK && res.Token != "" {
+		return res.Token
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case err != nil:
+		d.errs.Add(1)
+		d.rejected["transport_error"]++
+	case res.Reason != "":
+		d.rejected[res.Reason]++
+	default:
+		d.rejected["http_"+strconv.Itoa(code)]++
+	}
+	return ""
+}
+
 // pollOrder polls with jitter until the order is no longer pending or the deadline.
 func pollOrder(ctx context.Context, c *demoClient, d *demoStats, id string, deadline time.Duration) string {
 	end := time.Now().Add(deadline)
@@ -190,9 +213,8 @@ func pollOrder(ctx context.Context, c *demoClient, d *demoStats, id string, dead
 
 // simulate runs one user of the given kind.
 func simulate(ctx context.Context, c *demoClient, d *demoStats, sale, user string, kind int, payShare float64) {
-	key := func() string { return strconv.FormatUint(rand.Uint64(), 36) }
 	if kind == 0 { // bot: pre-fires a guessed path before the start
-		d.buy(ctx, c, "/api/sales/"+sale+"/buy/guess", user, key())
+		d.buy(ctx, c, "/api/sales/"+sale+"/buy/guess", user, "forged")
 	}
 	path, err := buyPath(ctx, c, sale)
 	d.requests.Add(1)
@@ -201,48 +223,51 @@ func simulate(ctx context.Context, c *demoClient, d *demoStats, sale, user strin
 		return
 	}
 	var won []string
-	switch kind {
-	case 0: // bot: hammers with fresh keys, no backoff
-		for range 8 {
-			if _, id := d.buy(ctx, c, path, user, key()); id != "" {
-				won = append(won, id)
-			}
+	add := func(id string) {
+		if id != "" && !slices.Contains(won, id) {
+			won = append(won, id)
 		}
-	case 1: // double-click: the same click sent twice at once
-		k := key()
+	}
+	switch kind {
+	case 0: // bot: skips the token page and hammers with forged tokens, no backoff
+		for range 6 {
+			_, id := d.buy(ctx, c, path, user, strconv.FormatUint(rand.Uint64(), 36))
+			add(id)
+		}
+	case 1: // double-click: the same submission sent twice at once
+		tok := d.token(ctx, c, path, user)
+		if tok == "" {
+			return
+		}
 		var wg sync.WaitGroup
 		ids := make([]string, 2)
 		for i := range 2 {
 			wg.Add(1)
-			go func() { defer wg.Done(); _, ids[i] = d.buy(ctx, c, path, user, k) }()
+			go func() { defer wg.Done(); _, ids[i] = d.buy(ctx, c, path, user, tok) }()
 		}
 		wg.Wait()
-		for _, id := range ids {
-			if id != "" && !slices.Contains(won, id) {
-				won = append(won, id)
-			}
-		}
-	case 2: // reloads the page and clicks again with a new key
+		add(ids[0])
+		add(ids[1])
+	case 2: // opens the order page twice (same token) and submits twice
 		for range 2 {
-			if _, id := d.buy(ctx, c, path, user, key()); id != "" {
-				won = append(won, id)
+			if tok := d.token(ctx, c, path, user); tok != "" {
+				_, id := d.buy(ctx, c, path, user, tok)
+				add(id)
 			}
 		}
-	default: // normal user: retries the same click on 429/5xx with backoff
-		k := key()
-		for attempt := range 4 {
-			code, id := d.buy(ctx, c, path, user, k)
-			if id != "" {
-				won = append(won, id)
-			}
-			if code != http.StatusTooManyRequests && code < 500 && code != 0 {
+	default: // normal user: retries the same submission on 429/409/5xx with backoff
+		tok := d.token(ctx, c, path, user)
+		for attempt := 0; tok != "" && attempt < 4; attempt++ {
+			code, id := d.buy(ctx, c, path, user, tok)
+			add(id)
+			if code != http.StatusTooManyRequests && code != http.StatusConflict && code < 500 && code != 0 {
 				break
 			}
 			sleepCtx(ctx, time.Duration(100*(attempt+1)+rand.IntN(100))*time.Millisecond)
 		}
 	}
 	for _, id := range won {
-		if pollOrder(ctx, c, d, id, 5*time.Second) != "reserved" {
+		if pollOrder(ctx, c, d, id, 15*time.Second) != "reserved" {
 			continue
 		}
 		if rand.Float64() < payShare {
@@ -289,14 +314,15 @@ func createSale(ctx context.Context, c *demoClient, req CreateSaleRequest) error
 }
 
 // blast fires n buy requests from n distinct users at path with conc clients and
-// returns requests/s and latency percentiles.
-func blast(ctx context.Context, c *demoClient, conc, n int, path, userPrefix string) (float64, time.Duration, time.Duration, int64) {
+// returns requests/s and latency percentiles. tokens[i] is user i's pre-order token
+// (fetched before the clock starts: users open the order page before the moment).
+func blast(ctx context.Context, c *demoClient, conc, n int, path, userPrefix string, tokens []string) (float64, time.Duration, time.Duration, int64) {
 	lat := make([]time.Duration, n)
 	var accepted atomic.Int64
 	t0 := time.Now()
 	runUsers(ctx, conc, n, func(i int) {
 		s := time.Now()
-		code, _ := c.do(ctx, "POST", path, userPrefix+strconv.Itoa(i), "k", nil, nil)
+		code, _ := c.do(ctx, "POST", path, userPrefix+strconv.Itoa(i), tokens[i], nil, nil)
 		lat[i] = time.Since(s)
 		if code == http.StatusAccepted {
 			accepted.Add(1)
@@ -379,11 +405,22 @@ func demo(ctx context.Context, o demoOptions, base string, svc *Service, w io.Wr
 		}
 		sleepCtx(ctx, 100*time.Millisecond)
 	}
+	// Second wave: new users buy what came back, until it is gone (a few rounds, as a
+	// slow machine can make a user's poll deadline pass).
 	d2 := newDemoStats()
-	wave := int(rep.SecondWaveUnits) + 50
-	runUsers(ctx, min(o.concurrency, 64), wave, func(i int) {
-		simulate(ctx, c, d2, sale, "late"+strconv.Itoa(i), 3, 1)
-	})
+	for round := 0; round < 5; round++ {
+		cnt, err := svc.inv.Counts(ctx, sale)
+		if err != nil {
+			return rep, err
+		}
+		if cnt.Available == 0 {
+			break
+		}
+		wave := int(cnt.Available) + 20
+		runUsers(ctx, min(o.concurrency, 64), wave, func(i int) {
+			simulate(ctx, c, d2, sale, fmt.Sprintf("late%d-%d", round, i), 3, 1)
+		})
+	}
 	rep.Resold = int64(len(d2.paid))
 	for id, u := range d2.orders {
 		d.orders[id] = u
@@ -423,16 +460,21 @@ func demo(ctx context.Context, o demoOptions, base string, svc *Service, w io.Wr
 	if err != nil {
 		return rep, err
 	}
+	fmt.Fprintf(w, "  blast: %d users fetch their pre-order tokens …\n", rep.BlastRequests)
+	tokens := make([]string, rep.BlastRequests)
+	runUsers(ctx, o.concurrency, rep.BlastRequests, func(i int) {
+		tokens[i], _ = svc.idem.IssueToken(ctx, tokenOwner(sale2, "b"+strconv.Itoa(i)))
+	})
 	fmt.Fprintf(w, "  blast: %d buys against surge …\n", rep.BlastRequests)
 	rep.SurgeRPS, rep.SurgeP50, rep.SurgeP99, rep.SurgeBlastSold = blast(ctx, c, o.concurrency, rep.BlastRequests,
-		"/api/sales/"+sale2+"/buy/"+sl.BuyPath, "b")
+		"/api/sales/"+sale2+"/buy/"+sl.BuyPath, "b", tokens)
 	nv := newNaive(svc.rdb, svc.store, svc.cfg.Prefix)
 	if err := nv.load(ctx, sale2, int64(o.stock)); err != nil {
 		return rep, err
 	}
 	fmt.Fprintf(w, "  blast: %d buys against the naive handler …\n", rep.BlastRequests)
 	rep.NaiveRPS, rep.NaiveP50, rep.NaiveP99, rep.NaiveAccepted = blast(ctx, c, o.concurrency, rep.BlastRequests,
-		"/naive/"+sale2+"/buy", "n")
+		"/naive/"+sale2+"/buy", "n", tokens)
 	rep.NaiveOversold = max(0, rep.NaiveAccepted-int64(o.stock))
 	if rec2, err := svc.Reconcile(ctx, sale2, 10*time.Second); err != nil || !rec2.OK {
 		return rep, fmt.Errorf("blast sale books differ: %+v %v", rec2, err)

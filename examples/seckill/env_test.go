@@ -79,7 +79,10 @@ func newTestEnv(t testing.TB, cfg Config) *testEnv {
 	if cfg.ReleaseInterval == 0 {
 		cfg.ReleaseInterval = 50 * time.Millisecond
 	}
-	svc := NewService(cfg, rdb, store)
+	svc, err := NewService(cfg, rdb, store)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := svc.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -115,4 +118,34 @@ func saleName(t testing.TB) string {
 		n = n[:30]
 	}
 	return strings.ToLower(n) + "-" + randHex(3)
+}
+
+// buy issues user's pre-order token and buys with it through the service API.
+func (e *testEnv) buy(t testing.TB, sl Sale, user string) BuyResult {
+	t.Helper()
+	ctx := context.Background()
+	tok, err := e.svc.Token(ctx, sl.ID, sl.BuyPath, user, time.Now())
+	if err != nil {
+		t.Error(err)
+		return BuyResult{}
+	}
+	if tok.Status != "issued" {
+		return tok
+	}
+	r, err := e.svc.Buy(ctx, sl.ID, sl.BuyPath, user, tok.Token, time.Now())
+	if err != nil {
+		t.Error(err)
+	}
+	return r
+}
+
+// token fetches user's pre-order token over HTTP.
+func (e *testEnv) token(t testing.TB, buyPath, user string) string {
+	t.Helper()
+	var r BuyResult
+	code, err := e.c.do(context.Background(), "POST", strings.Replace(buyPath, "/buy/", "/token/", 1), user, "", nil, &r)
+	if err != nil || code != 200 || r.Token == "" {
+		t.Fatalf("token for %s: HTTP %d %+v %v", user, code, r, err)
+	}
+	return r.Token
 }

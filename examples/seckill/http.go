@@ -23,7 +23,8 @@ var webFS embed.FS
 //	GET  /api/sales                         sales, newest first
 //	GET  /api/sales/{id}                    item details; buy_path only once started
 //	GET  /api/sales/{id}/stock              live available count
-//	POST /api/sales/{id}/buy/{path}         X-User-ID + Idempotency-Key → 202 {order_id}
+//	POST /api/sales/{id}/token/{path}       X-User-ID → the user's one-time pre-order token
+//	POST /api/sales/{id}/buy/{path}         X-User-ID + X-Preorder-Token → 202 {order_id}
 //	GET  /api/orders/{id}                   result polling
 //	POST /api/orders/{id}/pay               X-User-ID → payment confirm
 //	POST /admin/sales                       create (JSON CreateSaleRequest)
@@ -44,6 +45,7 @@ func (s *Service) Handler() http.Handler {
 	route("GET /api/sales", "sales", s.handleSales)
 	route("GET /api/sales/{id}", "sale", s.handleSale)
 	route("GET /api/sales/{id}/stock", "stock", s.handleStock)
+	route("POST /api/sales/{id}/token/{path}", "token", s.handleToken)
 	route("POST /api/sales/{id}/buy/{path}", "buy", s.handleBuy)
 	route("GET /api/orders/{id}", "order", s.handleOrder)
 	route("POST /api/orders/{id}/pay", "pay", s.handlePay)
@@ -148,12 +150,14 @@ type saleView struct {
 	ServerNow int64  `json:"server_now"`
 	Started   bool   `json:"started"`
 	BuyPath   string `json:"buy_path,omitempty"`
+	TokenPath string `json:"token_path,omitempty"`
 }
 
 func (s *Service) view(sl Sale, now time.Time) saleView {
 	v := saleView{Sale: sl, ServerNow: now.UnixMilli(), Started: now.UnixMilli() >= sl.StartAt}
 	if v.Started && !sl.Closed && now.UnixMilli() < sl.EndAt {
 		v.BuyPath = "/api/sales/" + sl.ID + "/buy/" + sl.BuyPath
+		v.TokenPath = "/api/sales/" + sl.ID + "/token/" + sl.BuyPath
 	}
 	return v
 }
@@ -201,14 +205,37 @@ var reasonCodes = map[string]int{
 	reasonEnded:      http.StatusGone,
 	reasonBadPath:    http.StatusNotFound,
 	reasonRateLimit:  http.StatusTooManyRequests,
+	reasonBadToken:   http.StatusForbidden,
+	reasonExpired:    http.StatusGone,
+	reasonBusy:       http.StatusConflict,
 	reasonSoldOut:    http.StatusGone,
 	reasonLimit:      http.StatusConflict,
 	reasonNoSale:     http.StatusNotFound,
 }
 
+func (s *Service) handleToken(w http.ResponseWriter, r *http.Request) {
+	res, err := s.Token(r.Context(), r.PathValue("id"), r.PathValue("path"), r.Header.Get("X-User-ID"), time.Now())
+	if err != nil {
+		s.httpError(w, r, err)
+		return
+	}
+	if res.Status == "rejected" {
+		s.metrics.buys.WithLabelValues("token_" + res.Reason).Inc()
+		if res.Reason == reasonRateLimit {
+			w.Header().Set("Retry-After", "1")
+		}
+		writeJSON(w, reasonCodes[res.Reason], res)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// PreorderHeader carries the pre-order token on a buy.
+const PreorderHeader = "X-Preorder-Token"
+
 func (s *Service) handleBuy(w http.ResponseWriter, r *http.Request) {
 	res, err := s.Buy(r.Context(), r.PathValue("id"), r.PathValue("path"),
-		r.Header.Get("X-User-ID"), r.Header.Get("Idempotency-Key"), time.Now())
+		r.Header.Get("X-User-ID"), r.Header.Get(PreorderHeader), time.Now())
 	if err != nil {
 		s.metrics.buys.WithLabelValues(reasonError).Inc()
 		s.httpError(w, r, err)

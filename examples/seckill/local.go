@@ -1,107 +1,28 @@
 package main
 
-// In-process helpers. TEMPORARY stand-ins, each replaced by the surge package named
-// in its comment once that package is committed.
+// The in-process sale cache of the hot path.
 
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/surgekit/surge/cache"
 )
 
-// soldOutGate remembers, per sale, that Redis said "sold out", so later buyers are
-// rejected without a round trip. The memory is trusted for ttl only: a release or a
-// restock on another instance reopens every gate within ttl (this instance reopens
-// at once). Stand-in for the stock package's local sold-out gate.
-type soldOutGate struct {
-	ttl  time.Duration
-	mu   sync.RWMutex
-	m    map[string]time.Time // sale -> trusted until
-	hits atomic.Int64
-}
-
-func newSoldOutGate(ttl time.Duration) *soldOutGate {
-	return &soldOutGate{ttl: ttl, m: map[string]time.Time{}}
-}
-
-func (g *soldOutGate) SoldOut(sale string, now time.Time) bool {
-	g.mu.RLock()
-	until, ok := g.m[sale]
-	g.mu.RUnlock()
-	if ok && now.Before(until) {
-		g.hits.Add(1)
-		return true
-	}
-	return false
-}
-
-func (g *soldOutGate) MarkSoldOut(sale string, now time.Time) {
-	g.mu.Lock()
-	g.m[sale] = now.Add(g.ttl)
-	g.mu.Unlock()
-}
-
-func (g *soldOutGate) Reopen(sale string) {
-	g.mu.Lock()
-	delete(g.m, sale)
-	g.mu.Unlock()
-}
-
-// userLimiter is a per-user token bucket with bounded memory (the table is dropped
-// when it grows past maxUsers, which only ever forgives). Stand-in for surge
-// ratelimit; it limits per instance, not across instances.
-type userLimiter struct {
-	rate     float64
-	burst    float64
-	mu       sync.Mutex
-	m        map[string]*bucket
-	rejected atomic.Int64
-	allowed  atomic.Int64
-}
-
-type bucket struct {
-	tokens float64
-	last   time.Time
-}
-
-const maxUsers = 1 << 20
-
-func newUserLimiter(rate float64, burst int) *userLimiter {
-	return &userLimiter{rate: rate, burst: float64(burst), m: map[string]*bucket{}}
-}
-
-func (l *userLimiter) Allow(user string, now time.Time) bool {
-	l.mu.Lock()
-	b := l.m[user]
-	if b == nil {
-		if len(l.m) >= maxUsers {
-			l.m = map[string]*bucket{}
-		}
-		b = &bucket{tokens: l.burst, last: now}
-		l.m[user] = b
-	}
-	b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
-	b.last = now
-	ok := b.tokens >= 1
-	if ok {
-		b.tokens--
-	}
-	l.mu.Unlock()
-	if ok {
-		l.allowed.Add(1)
-	} else {
-		l.rejected.Add(1)
-	}
-	return ok
-}
-
-// saleCache serves sale details from memory, filled from the DB, pre-warmed at
-// creation and invalidated on change. Stand-in for surge cache (which adds
-// singleflight and a shared Redis layer).
+// saleCache serves sale details on the hot path in two levels: an in-process map
+// (every buy reads the sale, so even one Redis round trip per buy would be too much;
+// entries are trusted for ttl, which bounds how long another instance's close or
+// restock takes to be seen here) in front of surge cache on Redis (Lease strategy:
+// singleflight, no stale fill after an Update), which is filled from the database.
+// A sale is pre-warmed in both at creation, before its start.
 type saleCache struct {
 	store        *Store
+	l2           *cache.Cache[saleRecord]
 	ttl          time.Duration
 	mu           sync.RWMutex
 	m            map[string]cachedSale
@@ -113,8 +34,27 @@ type cachedSale struct {
 	at   time.Time
 }
 
-func newSaleCache(store *Store, ttl time.Duration) *saleCache {
-	return &saleCache{store: store, ttl: ttl, m: map[string]cachedSale{}}
+func newSaleCache(rdb redis.UniversalClient, prefix string, store *Store, ttl time.Duration) (*saleCache, error) {
+	l2, err := cache.New[saleRecord](rdb, cache.WithPrefix(prefix), cache.WithStrategy(cache.Lease), cache.WithTTL(10*time.Minute))
+	if err != nil {
+		return nil, err
+	}
+	return &saleCache{store: store, l2: l2, ttl: ttl, m: map[string]cachedSale{}}, nil
+}
+
+// saleRecord is what the Redis level stores: the sale including its buy path secret,
+// which Sale's JSON form (the public API) leaves out.
+type saleRecord struct {
+	Sale    Sale   `json:"sale"`
+	BuyPath string `json:"buy_path"`
+}
+
+func (c *saleCache) load(ctx context.Context, key string) (saleRecord, error) {
+	sl, err := c.store.Sale(ctx, strings.TrimPrefix(key, "sale:"))
+	if errors.Is(err, errNotFound) {
+		return saleRecord{}, cache.ErrNotFound
+	}
+	return saleRecord{Sale: sl, BuyPath: sl.BuyPath}, err
 }
 
 func (c *saleCache) Get(ctx context.Context, id string) (Sale, error) {
@@ -126,18 +66,38 @@ func (c *saleCache) Get(ctx context.Context, id string) (Sale, error) {
 		return e.sale, nil
 	}
 	c.misses.Add(1)
-	sl, err := c.store.Sale(ctx, id)
-	if errors.Is(err, errNotFound) {
+	rec, err := c.l2.Get(ctx, "sale:"+id, c.load)
+	if errors.Is(err, cache.ErrNotFound) {
 		return Sale{}, ErrUnknownSale
 	}
 	if err != nil {
 		return Sale{}, err
 	}
-	c.Put(sl)
+	sl := rec.Sale
+	sl.BuyPath = rec.BuyPath
+	c.put(sl)
 	return sl, nil
 }
 
-func (c *saleCache) Put(sl Sale) {
+// Warm loads a just-created sale into both levels.
+func (c *saleCache) Warm(ctx context.Context, id string) error {
+	if err := c.l2.Invalidate(ctx, "sale:"+id); err != nil { // drop a not-found placeholder
+		return err
+	}
+	c.Invalidate(id)
+	_, err := c.Get(ctx, id)
+	return err
+}
+
+// Update changes the sale in the database through write and keeps both levels
+// consistent (this instance at once, others within ttl).
+func (c *saleCache) Update(ctx context.Context, id string, write func(context.Context) error) error {
+	err := c.l2.Update(ctx, "sale:"+id, write)
+	c.Invalidate(id)
+	return err
+}
+
+func (c *saleCache) put(sl Sale) {
 	c.mu.Lock()
 	c.m[sl.ID] = cachedSale{sale: sl, at: time.Now()}
 	c.mu.Unlock()

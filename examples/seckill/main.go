@@ -26,16 +26,17 @@ import (
 )
 
 type options struct {
-	addr         string
-	redisAddr    string
-	redisCluster string
-	mysqlDSN     string
-	sqlitePath   string
-	adminToken   string
-	prefix       string
-	seed         bool
-	logLevel     string
-	demo         demoOptions
+	addr           string
+	redisAddr      string
+	redisCluster   string
+	mysqlDSN       string
+	sqlitePath     string
+	adminToken     string
+	prefix         string
+	seed           bool
+	redisRateLimit bool
+	logLevel       string
+	demo           demoOptions
 }
 
 func env(name, def string) string {
@@ -55,6 +56,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.sqlitePath, "sqlite", env("SECKILL_SQLITE", ""), "SQLite file (env SECKILL_SQLITE); default: a temporary file removed on exit")
 	fs.StringVar(&o.adminToken, "admin-token", env("SECKILL_ADMIN_TOKEN", ""), "bearer token required on /admin (env SECKILL_ADMIN_TOKEN)")
 	fs.StringVar(&o.prefix, "prefix", env("SECKILL_PREFIX", "surge:seckill:"), "Redis key prefix")
+	fs.BoolVar(&o.redisRateLimit, "redis-ratelimit", false, "per-user rate limit shared by all instances (GCRA on Redis) instead of per instance")
 	fs.BoolVar(&o.seed, "seed", true, "create a sample sale (starting in 20s) so the page has something to show")
 	fs.StringVar(&o.logLevel, "log-level", env("SECKILL_LOG_LEVEL", "info"), "debug|info|warn|error")
 	fs.BoolVar(&o.demo.enabled, "demo", false, "run a load test against the service and print a report, then exit")
@@ -161,7 +163,10 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	svc := NewService(Config{Prefix: o.prefix, AdminToken: o.adminToken, Logger: log}, rdb, store)
+	svc, err := NewService(Config{Prefix: o.prefix, AdminToken: o.adminToken, Logger: log, RedisRateLimit: o.redisRateLimit}, rdb, store)
+	if err != nil {
+		return err
+	}
 	if err := svc.Start(ctx); err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +16,10 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/surgekit/surge/batcher"
+	"github.com/surgekit/surge/idempotency"
+	"github.com/surgekit/surge/ratelimit"
+	"github.com/surgekit/surge/stock"
 )
 
 // Config tunes the service; the zero value gets safe defaults from withDefaults.
@@ -25,6 +30,8 @@ type Config struct {
 	UserBurst       int           // burst per user (default 5)
 	GateTTL         time.Duration // how long a seen sold-out is trusted locally (default 300ms)
 	ReleaseInterval time.Duration // how often due unpaid orders are released (default 200ms)
+	Consumers       int           // outbox consumers per sale feeding the batcher (default 8)
+	RedisRateLimit  bool          // per-user limit shared by all instances (GCRA on Redis) instead of per instance
 	Logger          *slog.Logger
 }
 
@@ -44,6 +51,9 @@ func (c Config) withDefaults() Config {
 	if c.ReleaseInterval <= 0 {
 		c.ReleaseInterval = 200 * time.Millisecond
 	}
+	if c.Consumers <= 0 {
+		c.Consumers = 8
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -58,44 +68,78 @@ var (
 // Service is the flash-sale service: it composes the inventory (Redis), the SQL
 // store, the outbox consumers, the delayed-release worker and the HTTP API.
 type Service struct {
-	cfg   Config
-	log   *slog.Logger
-	rdb   redis.UniversalClient
-	store *Store
-	inv   Inventory
+	cfg    Config
+	log    *slog.Logger
+	rdb    redis.UniversalClient
+	store  *Store
+	inv    *inventory
+	idem   *idempotency.Store
+	orders *batcher.Batcher[Event]
 
-	sales   *saleCache
-	gate    *soldOutGate
-	limiter *userLimiter
-	metrics *metrics
+	sales        *saleCache
+	limiter      ratelimit.Decider
+	limiterStats func() ratelimit.Stats
+	recent       *recentOrders
+	metrics      *metrics
 
 	mu        sync.Mutex
 	consumers map[string]bool // sale -> consumer started
 	bgCtx     context.Context
 	bgStop    context.CancelFunc
-	wg        sync.WaitGroup
+	relStop   context.CancelFunc
+	wg        sync.WaitGroup // consumers
+	relWG     sync.WaitGroup // release worker
 	closed    atomic.Bool
 
 	persistBatches, persistEvents, persistErrors atomic.Int64
 	releasesDue, releasesDone, releaseErrors     atomic.Int64
 }
 
-// NewService wires a service; Start launches its background workers.
-func NewService(cfg Config, rdb redis.UniversalClient, store *Store) *Service {
+// NewService wires a service from the surge packages; Start launches its background
+// workers and Close stops and drains them.
+func NewService(cfg Config, rdb redis.UniversalClient, store *Store) (*Service, error) {
 	cfg = cfg.withDefaults()
 	s := &Service{
 		cfg:       cfg,
 		log:       cfg.Logger,
 		rdb:       rdb,
 		store:     store,
-		inv:       newLuaInventory(rdb, cfg.Prefix),
-		gate:      newSoldOutGate(cfg.GateTTL),
-		limiter:   newUserLimiter(cfg.UserRate, cfg.UserBurst),
 		consumers: map[string]bool{},
+		recent:    newRecentOrders(1 << 16),
 	}
-	s.sales = newSaleCache(store, time.Second)
+	var err error
+	if s.inv, err = newInventory(rdb, cfg.Prefix, cfg.GateTTL); err != nil {
+		return nil, err
+	}
+	// Pre-order tokens: a duplicate submission waits for the first one's outcome and
+	// gets the same order replayed instead of a 409.
+	if s.idem, err = idempotency.New(rdb, idempotency.WithPrefix(cfg.Prefix), idempotency.WithWait(3*time.Second)); err != nil {
+		return nil, err
+	}
+	lim := ratelimit.Limit{Interval: time.Duration(float64(time.Second) / cfg.UserRate), Burst: cfg.UserBurst}
+	if cfg.RedisRateLimit {
+		rl, err := ratelimit.New(rdb, lim, ratelimit.WithPrefix(cfg.Prefix), ratelimit.WithFallback(1))
+		if err != nil {
+			return nil, err
+		}
+		s.limiter, s.limiterStats = rl, rl.Stats
+	} else {
+		rl, err := ratelimit.NewLocal(lim)
+		if err != nil {
+			return nil, err
+		}
+		s.limiter, s.limiterStats = rl, rl.Stats
+	}
+	// Order events from the stock outbox are aggregated into one SQL transaction per
+	// batch; one shard keeps them in stream order.
+	if s.orders, err = batcher.New(s.persist, batcher.WithMaxItems(512), batcher.WithMaxWait(2*time.Millisecond)); err != nil {
+		return nil, err
+	}
+	if s.sales, err = newSaleCache(rdb, cfg.Prefix, store, time.Second); err != nil {
+		return nil, err
+	}
 	s.metrics = newMetrics(s)
-	return s
+	return s, nil
 }
 
 // Start resumes outbox consumers for every known sale and starts the release worker.
@@ -108,8 +152,10 @@ func (s *Service) Start(ctx context.Context) error {
 	for _, sl := range sales {
 		s.startConsumer(sl.ID)
 	}
-	s.wg.Add(1)
-	go func() { defer s.wg.Done(); s.releaseLoop(s.bgCtx) }()
+	var relCtx context.Context
+	relCtx, s.relStop = context.WithCancel(s.bgCtx)
+	s.relWG.Add(1)
+	go func() { defer s.relWG.Done(); s.releaseLoop(relCtx) }()
 	return nil
 }
 
@@ -120,15 +166,44 @@ func (s *Service) Close(ctx context.Context) error {
 	if !s.closed.CompareAndSwap(false, true) || s.bgStop == nil {
 		return nil
 	}
-	s.bgStop()
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("seckill: drain: %w", ctx.Err())
+	// 1. No new releases (they would create outbox events).
+	s.relStop()
+	s.relWG.Wait()
+	// 2. Let the consumers persist everything already in the outboxes: the books are
+	//    drained when the DB holds exactly the reserved and paid units Redis holds.
+	s.mu.Lock()
+	sales := make([]string, 0, len(s.consumers))
+	for sale := range s.consumers {
+		sales = append(sales, sale)
 	}
+	s.mu.Unlock()
+	var drainErr error
+	for _, sale := range sales {
+		wait := time.Until(deadlineOr(ctx, 20*time.Second))
+		r, err := s.Reconcile(ctx, sale, wait)
+		if err == nil && !r.OK {
+			err = fmt.Errorf("sale %s not drained: %s", sale, r.Explanation)
+		}
+		drainErr = errors.Join(drainErr, err)
+	}
+	// 3. Stop the consumers, flush the batcher, close the packages.
+	s.bgStop()
+	s.wg.Wait()
+	err := errors.Join(drainErr, s.orders.Close(ctx), s.inv.st.Close(), s.idem.Close())
+	if c, ok := s.limiter.(interface{ Close() error }); ok {
+		err = errors.Join(err, c.Close())
+	}
+	if err != nil {
+		return fmt.Errorf("seckill: drain: %w", err)
+	}
+	return nil
+}
+
+func deadlineOr(ctx context.Context, d time.Duration) time.Time {
+	if dl, ok := ctx.Deadline(); ok {
+		return dl
+	}
+	return time.Now().Add(d)
 }
 
 func (s *Service) startConsumer(sale string) {
@@ -138,19 +213,46 @@ func (s *Service) startConsumer(sale string) {
 		return
 	}
 	s.consumers[sale] = true
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		err := s.inv.Outbox().Run(s.bgCtx, sale, s.persist)
-		if err != nil {
-			s.log.Error("outbox consumer stopped", "sale", sale, "err", err)
+	host, _ := os.Hostname()
+	for i := range s.cfg.Consumers {
+		cfg := stock.ConsumerConfig{
+			Group: sale, ConsumerGroup: "seckill-orders", Batch: 8, Block: 250 * time.Millisecond, MinIdle: 5 * time.Second,
+			Consumer: fmt.Sprintf("%s-%d-%d", host, os.Getpid(), i),
 		}
-	}()
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			err := s.inv.st.Consume(s.bgCtx, cfg, s.consume)
+			if err != nil && !errors.Is(err, context.Canceled) {
+				s.log.Error("outbox consumer stopped", "sale", sale, "err", err)
+			}
+		}()
+	}
 }
 
-// persist is the outbox handler: one SQL transaction per batch, then (still before the
-// outbox entries are acknowledged) the pay-timeout jobs for new reservations, so a
-// crash anywhere redelivers and both steps are idempotent.
+// consume hands one outbox event to the order batcher and returns only once the
+// batch that holds it is committed, so the outbox entry is acknowledged after the
+// order is in the database (at least once; persist is idempotent by op id). Several
+// consumers per sale keep the batcher fed while each waits.
+//
+// Ordering: a confirm needs the order row (Pay reads the owner from the DB) and a
+// release needs the timeout job written after the row, so an order's settlement can
+// never overtake its insert.
+func (s *Service) consume(ctx context.Context, sev stock.Event) error {
+	ev, ok := eventOf(sev)
+	if !ok {
+		return nil
+	}
+	f, err := s.orders.Submit(ctx, ev)
+	if err != nil {
+		return err
+	}
+	return f.Wait(ctx)
+}
+
+// persist is the batcher's flush: one SQL transaction per batch, then the pay-timeout
+// jobs for new reservations, all before any of the batch's outbox entries is
+// acknowledged; a crash anywhere redelivers, and both steps are idempotent.
 func (s *Service) persist(ctx context.Context, evs []Event) error {
 	if err := s.store.Persist(ctx, evs); err != nil {
 		s.persistErrors.Add(1)
@@ -228,9 +330,9 @@ func (s *Service) releaseDue(ctx context.Context, now time.Time) (int, error) {
 		switch {
 		case err == nil:
 			s.releasesDone.Add(1)
-			s.gate.Reopen(sale) // released stock can be sold again
+			s.inv.st.Reopen(sale) // released stock can be sold again
 			s.log.Debug("released unpaid order", "sale", sale, "order", op)
-		case errors.Is(err, ErrPaid), errors.Is(err, ErrUnknownOrder):
+		case errors.Is(err, ErrPaid):
 		default:
 			return 0, err
 		}
@@ -322,7 +424,9 @@ func (s *Service) CreateSale(ctx context.Context, req CreateSaleRequest) (Sale, 
 	if err := s.inv.Create(ctx, sl.ID, sl.Stock, sl.PerUserLimit); err != nil {
 		return Sale{}, err
 	}
-	s.sales.Put(sl) // pre-warm before the start
+	if err := s.sales.Warm(ctx, sl.ID); err != nil { // pre-warm before the start
+		return Sale{}, err
+	}
 	s.startConsumer(sl.ID)
 	s.log.Info("sale created", "sale", sl.ID, "stock", sl.Stock, "start", start.UTC().Format(time.RFC3339))
 	return sl, nil
@@ -341,27 +445,23 @@ func (s *Service) Restock(ctx context.Context, sale, op string, qty int64) error
 	if err := s.inv.Restock(ctx, sale, op, qty); err != nil {
 		return err
 	}
-	if err := s.store.Restock(ctx, sale, op, qty); err != nil {
-		return err
-	}
-	s.sales.Invalidate(sale)
-	s.gate.Reopen(sale)
-	return nil
+	return s.sales.Update(ctx, sale, func(ctx context.Context) error {
+		return s.store.Restock(ctx, sale, op, qty)
+	})
 }
 
 // CloseSale stops a sale: further buys get 410.
 func (s *Service) CloseSale(ctx context.Context, sale string) error {
-	if err := s.store.CloseSale(ctx, sale); err != nil {
-		return err
-	}
-	s.sales.Invalidate(sale)
-	return nil
+	return s.sales.Update(ctx, sale, func(ctx context.Context) error {
+		return s.store.CloseSale(ctx, sale)
+	})
 }
 
-// orderID derives the reserve op id from (sale, user, idempotency key): the same
-// click retried maps to the same op, which the stock journal answers as a duplicate.
-func orderID(sale, user, key string) string {
-	h := sha256.Sum256([]byte(sale + "\x00" + user + "\x00" + key))
+// orderID derives the reserve op id from (sale, user, pre-order token): a duplicate
+// submission of the same token maps to the same op, which the stock journal answers
+// as a duplicate even if the idempotency record were lost.
+func orderID(sale, user, token string) string {
+	h := sha256.Sum256([]byte(sale + "\x00" + user + "\x00" + token))
 	return sale + "." + hex.EncodeToString(h[:12])
 }
 
@@ -376,6 +476,7 @@ type BuyResult struct {
 	Status    string `json:"status"`           // pending | rejected
 	Reason    string `json:"reason,omitempty"` // why rejected
 	Duplicate bool   `json:"duplicate,omitempty"`
+	Token     string `json:"token,omitempty"` // answer of the token endpoint
 }
 
 // Reasons a buy is rejected (also the label of the buy counter).
@@ -384,56 +485,160 @@ const (
 	reasonNotStarted = "not_started"
 	reasonEnded      = "ended"
 	reasonBadPath    = "bad_path"
+	reasonBadToken   = "bad_token"
 	reasonRateLimit  = "rate_limited"
 	reasonSoldOut    = "sold_out"
 	reasonLimit      = "user_limit"
+	reasonExpired    = "expired"
+	reasonBusy       = "in_progress"
 	reasonNoSale     = "no_sale"
 	reasonError      = "error"
 )
 
-// Buy runs the buy pipeline: sale window and dynamic path → local sold-out gate →
-// per-user rate limit → reserve (journaled, idempotent by derived op id).
-func (s *Service) Buy(ctx context.Context, sale, path, user, key string, now time.Time) (BuyResult, error) {
-	rej := func(r string) (BuyResult, error) { return BuyResult{Status: "rejected", Reason: r}, nil }
-	if !validID(sale, 48) || !validID(user, 64) || key == "" || len(key) > 128 {
-		return rej(reasonBadInput)
+// gateway runs the checks shared by the token and the buy endpoints: sale window,
+// dynamic path, local sold-out gate (no Redis round trip), per-user rate limit.
+func (s *Service) gateway(ctx context.Context, sale, path, user string, now time.Time) (string, error) {
+	if !validID(sale, 48) || !validID(user, 64) {
+		return reasonBadInput, nil
 	}
 	sl, err := s.sales.Get(ctx, sale)
 	if errors.Is(err, ErrUnknownSale) {
-		return rej(reasonNoSale)
+		return reasonNoSale, nil
 	}
 	if err != nil {
-		return BuyResult{}, err
+		return "", err
 	}
 	switch {
 	case now.UnixMilli() < sl.StartAt:
-		return rej(reasonNotStarted)
+		return reasonNotStarted, nil
 	case sl.Closed || now.UnixMilli() >= sl.EndAt:
-		return rej(reasonEnded)
+		return reasonEnded, nil
 	case path != sl.BuyPath:
-		return rej(reasonBadPath)
+		return reasonBadPath, nil
+	case s.inv.st.GateClosed(sale):
+		return reasonSoldOut, nil
 	}
-	if s.gate.SoldOut(sale, now) {
-		return rej(reasonSoldOut)
+	r, err := s.limiter.AllowN(ctx, "buy:"+user, 1)
+	if err != nil {
+		return "", err
 	}
-	if !s.limiter.Allow(user, now) {
-		return rej(reasonRateLimit)
+	if !r.Allowed {
+		return reasonRateLimit, nil
 	}
-	id := orderID(sale, user, key)
-	r, err := s.inv.Reserve(ctx, sale, id, user)
+	return "", nil
+}
+
+func tokenOwner(sale, user string) idempotency.Key {
+	return idempotency.Key{Scope: user, ID: "sale:" + sale}
+}
+
+// Token issues the user's one-time pre-order token for a sale (the same token again
+// while it is unredeemed or its order stands), once the sale has started.
+func (s *Service) Token(ctx context.Context, sale, path, user string, now time.Time) (BuyResult, error) {
+	reason, err := s.gateway(ctx, sale, path, user, now)
 	if err != nil {
 		return BuyResult{}, err
 	}
-	switch r.Outcome {
-	case Reserved:
-		return BuyResult{OrderID: id, Status: "pending", Duplicate: r.Duplicate}, nil
-	case SoldOut:
-		s.gate.MarkSoldOut(sale, now)
-		return rej(reasonSoldOut)
-	case OverLimit:
-		return rej(reasonLimit)
+	if reason != "" {
+		return BuyResult{Status: "rejected", Reason: reason}, nil
 	}
-	return rej(reasonNoSale)
+	tok, err := s.idem.IssueToken(ctx, tokenOwner(sale, user))
+	if err != nil {
+		return BuyResult{}, err
+	}
+	return BuyResult{Status: "issued", Token: tok}, nil
+}
+
+var (
+	errSoldOutTransient = errors.New("sold out")
+	errOverLimit        = errors.New("over the per-user limit")
+	errExpired          = errors.New("order expired")
+	errNoSaleStock      = errors.New("sale has no stock record")
+)
+
+// Buy runs the buy pipeline: gateway (window, dynamic path, sold-out gate, rate
+// limit) → redeem the pre-order token (surge idempotency: one order per token,
+// duplicates get the same order replayed) → reserve (surge stock: journaled, op id
+// derived from the token, combined with concurrent reserves into one script call).
+// The order reaches the database through the stock outbox.
+func (s *Service) Buy(ctx context.Context, sale, path, user, token string, now time.Time) (BuyResult, error) {
+	rej := func(r string) (BuyResult, error) { return BuyResult{Status: "rejected", Reason: r}, nil }
+	if token == "" || len(token) > 128 {
+		return rej(reasonBadInput)
+	}
+	reason, err := s.gateway(ctx, sale, path, user, now)
+	if err != nil {
+		return BuyResult{}, err
+	}
+	if reason != "" {
+		return rej(reason)
+	}
+	id := orderID(sale, user, token)
+	res, err := s.idem.RedeemToken(ctx, tokenOwner(sale, user), token, func(ctx context.Context) ([]byte, error) {
+		r, err := s.inv.Reserve(ctx, sale, id, user, false)
+		if err != nil {
+			return nil, err // outcome unknown: the token is released, a retry asks the journal
+		}
+		switch r.Outcome {
+		case Reserved:
+			return []byte(id), nil
+		case SoldOut: // not stored: the token stays usable for stock that comes back
+			return nil, errSoldOutTransient
+		case OverLimit:
+			return nil, errOverLimit
+		case Expired:
+			return nil, idempotency.Permanent(errExpired)
+		}
+		return nil, errNoSaleStock
+	})
+	switch {
+	case err == nil:
+		s.recent.Add(string(res.Value))
+		return BuyResult{OrderID: string(res.Value), Status: "pending", Duplicate: res.Replayed}, nil
+	case errors.Is(err, errSoldOutTransient):
+		return rej(reasonSoldOut)
+	case errors.Is(err, errOverLimit):
+		return rej(reasonLimit)
+	case errors.Is(err, errExpired), errors.Is(err, idempotency.ErrStoredFailure):
+		return rej(reasonExpired)
+	case errors.Is(err, errNoSaleStock):
+		return rej(reasonNoSale)
+	case errors.Is(err, idempotency.ErrTokenUnknown), errors.Is(err, idempotency.ErrInvalidInput):
+		return rej(reasonBadToken)
+	case errors.Is(err, idempotency.ErrInProgress):
+		return rej(reasonBusy)
+	}
+	return BuyResult{}, err
+}
+
+// recentOrders remembers order ids this instance accepted, so that a poll arriving
+// before the outbox consumer wrote the row answers "pending" rather than "unknown".
+// Bounded: two generations of at most n ids each.
+type recentOrders struct {
+	mu       sync.Mutex
+	n        int
+	cur, old map[string]struct{}
+}
+
+func newRecentOrders(n int) *recentOrders {
+	return &recentOrders{n: n, cur: map[string]struct{}{}, old: map[string]struct{}{}}
+}
+
+func (r *recentOrders) Add(id string) {
+	r.mu.Lock()
+	if len(r.cur) >= r.n {
+		r.old, r.cur = r.cur, map[string]struct{}{}
+	}
+	r.cur[id] = struct{}{}
+	r.mu.Unlock()
+}
+
+func (r *recentOrders) Has(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, a := r.cur[id]
+	_, b := r.old[id]
+	return a || b
 }
 
 // OrderView is what the result-polling endpoint returns.
@@ -445,8 +650,8 @@ type OrderView struct {
 	PayBy     int64  `json:"pay_by,omitempty"` // unix ms, while reserved
 }
 
-// Order answers a poll: the DB row once persisted, else the stock journal (accepted
-// but still in the outbox → "pending").
+// Order answers a poll: the DB row once persisted; "pending" for an order this
+// instance accepted that is still on its way through the outbox; else unknown.
 func (s *Service) Order(ctx context.Context, id string) (OrderView, error) {
 	sale, ok := saleOfOrder(id)
 	if !ok {
@@ -465,31 +670,39 @@ func (s *Service) Order(ctx context.Context, id string) (OrderView, error) {
 	if !errors.Is(err, errNotFound) {
 		return OrderView{}, err
 	}
-	st, _, err := s.inv.State(ctx, sale, id)
-	if err != nil {
-		return OrderView{}, err
+	if s.recent.Has(id) {
+		return OrderView{OrderID: id, SaleID: sale, Status: "pending"}, nil
 	}
-	if st == "" {
-		return OrderView{}, ErrUnknownOrder
-	}
-	return OrderView{OrderID: id, SaleID: sale, Status: "pending"}, nil
+	return OrderView{}, ErrUnknownOrder
 }
 
-// Pay confirms an order for its owner.
+// Pay confirms an order for its owner. The owner is read from the order row, so an
+// order is payable once persisted (milliseconds after the buy; Pay waits up to 2 s).
 func (s *Service) Pay(ctx context.Context, id, user string) error {
 	sale, ok := saleOfOrder(id)
 	if !ok || !validID(user, 64) {
 		return fmt.Errorf("%w: order id or user", errBadInput)
 	}
-	_, owner, err := s.inv.State(ctx, sale, id)
-	if err != nil {
-		return err
-	}
-	if owner == "" {
-		return ErrUnknownOrder
-	}
-	if owner != user {
-		return ErrUnknownOrder // do not reveal other users' orders
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		o, err := s.store.Order(ctx, id)
+		if err == nil {
+			if o.UserID != user {
+				return ErrUnknownOrder // do not reveal other users' orders
+			}
+			break
+		}
+		if !errors.Is(err, errNotFound) {
+			return err
+		}
+		if !s.recent.Has(id) || time.Now().After(deadline) {
+			return ErrUnknownOrder
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 	return s.inv.Confirm(ctx, sale, id)
 }
