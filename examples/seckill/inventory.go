@@ -20,7 +20,7 @@ type inventory struct {
 func newInventory(rdb redis.UniversalClient, prefix string, gateTTL time.Duration) (*inventory, error) {
 	st, err := stock.New(rdb,
 		stock.WithPrefix(prefix),
-		stock.WithSoldOutGate(gateTTL),         // a sold-out sale costs no Redis round trip
+		stock.WithSoldOutGate(gateTTL),          // a sold-out sale costs no Redis round trip
 		stock.WithCombiner(256, 10*time.Second), // concurrent reserves share one script call
 	)
 	if err != nil {
