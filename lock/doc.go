@@ -48,7 +48,10 @@
 // cancelled before anyone else can get in (TestFaultHolderLosesBeforeOthersGetIn
 // freezes the server, and stalls the holder, to check exactly that).
 //
-// A context can only tell a holder that checks it. A holder paused between
+// Lock.Context().Err() is exact at the instant of the call: it compares the
+// clock with the lease deadline itself rather than trusting that the timer
+// goroutine has already run (on a loaded machine it can run milliseconds
+// late; Done closes when it does). A context can only tell a holder that checks it. A holder paused between
 // its check and its write (GC, swap, a slow network) can still write after
 // the lock is gone; that is what fencing tokens are for.
 //
@@ -106,6 +109,9 @@
 //   - Redis unreachable (single node): Acquire returns the go-redis error at
 //     once (no retry on errors, only on contention); the watchdog keeps trying
 //     until the validity ends, then cancels the context with ErrLost.
+//   - Redlock: every master gets a time budget per operation (acquire and
+//     refresh: 5% of the TTL, at least 100ms or TTL/3; release and TTL: 500ms),
+//     so a dead master cannot stall an operation for longer.
 //   - Redlock: a minority of masters down is tolerated; with a majority down
 //     Acquire fails with ErrNoQuorum (retried by the Retry strategy, since a
 //     node blip is transient). Partial grants are released.
