@@ -195,10 +195,11 @@ func TestAllocatorLostRedis(t *testing.T) {
 	if downErr == nil {
 		t.Fatal("allocators kept issuing IDs with Redis down beyond their segments")
 	}
+	// The restarted server has lost the counter and the mark (no persistence). Its
+	// emptiness cannot be asserted here: an allocator's background prefetch may
+	// already write the keys again the moment the server is back. The Backwards
+	// count below proves the loss was seen.
 	srv.Start()
-	if n, err := rdb.Exists(ctx, allocs[0].keys...).Result(); err != nil || n != 0 {
-		t.Fatalf("restarted server should be empty: %d keys, %v", n, err)
-	}
 	ids := drain(t, allocs, 200, 100, nil)
 	all = append(all, ids...)
 	assertUnique(t, all)
