@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -24,6 +25,10 @@ type Cache[T any] struct {
 	codec Codec[T]
 	group flights
 	stats counters
+	l1    *l1Cache // nil without WithL1
+
+	l1mu   sync.Mutex
+	closed bool
 }
 
 // New returns a Cache over rdb (a *redis.Client, *redis.ClusterClient, ...).
@@ -42,6 +47,9 @@ func New[T any](rdb redis.UniversalClient, opts ...Option) (*Cache[T], error) {
 			return nil, fmt.Errorf("%w: codec %T is not a Codec for this type", ErrInvalidOption, cfg.codec)
 		}
 		c.codec = cd
+	}
+	if cfg.l1Size > 0 {
+		c.l1 = newL1(cfg.l1Size, cfg.l1TTL)
 	}
 	return c, nil
 }
@@ -73,6 +81,30 @@ func (c *Cache[T]) Get(ctx context.Context, key string, load Loader[T]) (T, erro
 	if load == nil {
 		return zero, fmt.Errorf("%w: nil loader", ErrInvalidOption)
 	}
+	if c.l1 != nil {
+		if v, ok := c.l1.get(key); ok {
+			c.stats.l1Hits.Add(1)
+			if _, nf := v.(l1NotFound); nf {
+				return zero, ErrNotFound
+			}
+			return v.(T), nil
+		}
+		gen := c.l1.generation()
+		v, err := c.getL2(ctx, key, load)
+		switch {
+		case err == nil:
+			c.l1.putIf(gen, key, v)
+		case errors.Is(err, ErrNotFound):
+			c.l1.putIf(gen, key, l1NotFound{})
+		}
+		return v, err
+	}
+	return c.getL2(ctx, key, load)
+}
+
+// getL2 is Get below the L1 tier: Redis, then the filter and the load.
+func (c *Cache[T]) getL2(ctx context.Context, key string, load Loader[T]) (T, error) {
+	var zero T
 	vk := c.cfg.valueKey(key)
 	raw, err := c.rdb.Get(ctx, vk).Result()
 	switch {

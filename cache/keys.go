@@ -38,12 +38,13 @@ func validatePrefix(p string) error {
 // entryKeys names the keys of one cache entry. All three share the hash tag
 // {<key>} so the lease and fenced-set scripts touch a single slot.
 type entryKeys struct {
+	key                 string // the user's key
 	value, lease, fence string
 }
 
 func (c *config) entry(key string) entryKeys {
 	base := c.valueKey(key)
-	return entryKeys{value: base, lease: base + ":lease", fence: base + ":fence"}
+	return entryKeys{key: key, value: base, lease: base + ":lease", fence: base + ":fence"}
 }
 
 // valueKey is the hit path's only key: built alone to spare two allocations.

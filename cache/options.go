@@ -63,6 +63,8 @@ type config struct {
 	lockTTL     time.Duration
 	fenceTTL    time.Duration
 	codec       any
+	l1Size      int
+	l1TTL       time.Duration
 
 	// DeleteWorker.
 	pollInterval time.Duration

@@ -5,6 +5,7 @@ import "sync/atomic"
 // Stats is a snapshot of a Cache's counters since New.
 type Stats struct {
 	Hits          int64 // values served from Redis
+	L1Hits        int64 // values (or not-found) served from the in-process L1 tier
 	NotFoundHits  int64 // placeholders served from Redis (ErrNotFound without a load)
 	Misses        int64 // Redis had nothing for the key
 	Loads         int64 // loader calls (source reads) made by this process
@@ -28,7 +29,7 @@ type counters struct {
 	hits, notFoundHits, misses, loads, sharedLoads, loadErrors   atomic.Int64
 	fills, fillsRefused, fillErrors, filterRejects, filterErrors atomic.Int64
 	leasesGranted, leaseWaits, leaseFallbacks, invalidations     atomic.Int64
-	scheduled, errors, rejoins                                   atomic.Int64
+	scheduled, errors, rejoins, l1Hits                           atomic.Int64
 }
 
 // Stats returns a snapshot of the counters.
@@ -41,6 +42,6 @@ func (c *Cache[T]) Stats() Stats {
 		FilterRejects: s.filterRejects.Load(), FilterErrors: s.filterErrors.Load(),
 		LeasesGranted: s.leasesGranted.Load(), LeaseWaits: s.leaseWaits.Load(),
 		LeaseFallback: s.leaseFallbacks.Load(), Invalidations: s.invalidations.Load(),
-		Scheduled: s.scheduled.Load(), Errors: s.errors.Load(), Rejoins: s.rejoins.Load(),
+		Scheduled: s.scheduled.Load(), Errors: s.errors.Load(), Rejoins: s.rejoins.Load(), L1Hits: s.l1Hits.Load(),
 	}
 }

@@ -24,6 +24,7 @@ func (c *Cache[T]) invalidate(ctx context.Context, ek entryKeys) error {
 		return fmt.Errorf("cache: invalidate: %w", err)
 	}
 	c.stats.invalidations.Add(1)
+	c.l1Invalidate(ctx, ek.key)
 	return nil
 }
 
@@ -142,6 +143,7 @@ func (c *Cache[T]) WriteThrough(ctx context.Context, key string, write func(ctx 
 		return v, ErrFenced
 	}
 	c.stats.fills.Add(1)
+	c.l1Invalidate(context.WithoutCancel(ctx), key)
 	return v, nil
 }
 
