@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/surgekit/surge/internal/redistest"
 )
 
@@ -19,11 +20,11 @@ func TestFaultHolderLosesBeforeOthersGetIn(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			srv := redistest.Server(t)
 			p := redistest.Prefix(t)
-			holder, err := New(srv.Client(), WithPrefix(p))
+			holder, err := New(patientClient(t, srv), WithPrefix(p))
 			if err != nil {
 				t.Fatal(err)
 			}
-			other, err := New(srv.Client(), WithPrefix(p))
+			other, err := New(patientClient(t, srv), WithPrefix(p))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -140,7 +141,7 @@ func TestFaultRedlockFencing(t *testing.T) {
 	k := c.keysFor("f")
 	grant := func(up string) int64 {
 		t.Helper()
-		l, err := c.Acquire(ctx, "f", time.Second)
+		l, err := c.Acquire(ctx, "f", 10*time.Second)
 		if err != nil {
 			t.Fatalf("grant on %s: %v", up, err)
 		}
@@ -200,7 +201,11 @@ func TestReplicaConfirmation(t *testing.T) {
 	host, port, _ := strings.Cut(master.Addr(), ":")
 	replica := redistest.Server(t, redistest.WithArgs("--replicaof", host, port))
 	ctx := ctxT(t)
-	rc := replica.Client()
+	// Default timeouts, not Server.Client's 500ms: nothing here is a fault,
+	// and a loaded machine must not turn a slow reply into a failure.
+	mc := redis.NewClient(&redis.Options{Addr: master.Addr()})
+	rc := redis.NewClient(&redis.Options{Addr: replica.Addr()})
+	t.Cleanup(func() { _ = mc.Close(); _ = rc.Close() })
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		info, _ := rc.Info(ctx, "replication").Result()
 		if strings.Contains(info, "master_link_status:up") {
@@ -211,11 +216,11 @@ func TestReplicaConfirmation(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	c, err := New(master.Client(), WithPrefix(redistest.Prefix(t)))
+	c, err := New(mc, WithPrefix(redistest.Prefix(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := c.Acquire(ctx, "r", time.Second, WithReplicas(1, 2*time.Second))
+	l, err := c.Acquire(ctx, "r", 5*time.Second, WithReplicas(1, 2*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package lock
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/surgekit/surge/internal/redistest"
@@ -42,7 +43,7 @@ func serversClient(t testing.TB, servers []*redistest.RedisServer, opts ...Optio
 	t.Helper()
 	u := make([]redis.UniversalClient, len(servers))
 	for i, s := range servers {
-		u[i] = s.Client()
+		u[i] = patientClient(t, s)
 	}
 	c, err := NewRedlock(u, append([]Option{WithPrefix(redistest.Prefix(t))}, opts...)...)
 	if err != nil {
@@ -56,4 +57,14 @@ func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 30e9)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// patientClient talks to a private server with go-redis's default read
+// timeout (3s) instead of Server.Client's 500ms: the package's own budgets
+// and deadlines bound every operation, and a loaded machine must not turn a
+// slow reply into a test failure. No retries, so a stopped server fails fast.
+func patientClient(t testing.TB, s *redistest.RedisServer) *redis.Client {
+	c := redis.NewClient(&redis.Options{Addr: s.Addr(), MaxRetries: -1, DialTimeout: time.Second})
+	t.Cleanup(func() { _ = c.Close() })
+	return c
 }
