@@ -76,6 +76,9 @@ func newTestEnv(t testing.TB, cfg Config) *testEnv {
 	if cfg.Logger == nil {
 		cfg.Logger = quietLogger()
 	}
+	if cfg.Consumers == 0 {
+		cfg.Consumers = 8 // redistest clients have a pool of 64 connections
+	}
 	if cfg.ReleaseInterval == 0 {
 		cfg.ReleaseInterval = 50 * time.Millisecond
 	}

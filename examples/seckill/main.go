@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -36,6 +37,7 @@ type options struct {
 	seed           bool
 	redisRateLimit bool
 	logLevel       string
+	cpuProfile     string
 	demo           demoOptions
 }
 
@@ -59,6 +61,7 @@ func parseFlags(args []string) (options, error) {
 	fs.BoolVar(&o.redisRateLimit, "redis-ratelimit", false, "per-user rate limit shared by all instances (GCRA on Redis) instead of per instance")
 	fs.BoolVar(&o.seed, "seed", true, "create a sample sale (starting in 20s) so the page has something to show")
 	fs.StringVar(&o.logLevel, "log-level", env("SECKILL_LOG_LEVEL", "info"), "debug|info|warn|error")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	fs.BoolVar(&o.demo.enabled, "demo", false, "run a load test against the service and print a report, then exit")
 	fs.IntVar(&o.demo.stock, "demo-stock", 2000, "demo: units on sale")
 	fs.IntVar(&o.demo.users, "demo-users", 20000, "demo: simulated users")
@@ -151,6 +154,17 @@ func backends(ctx context.Context, o options, log *slog.Logger) (redis.Universal
 }
 
 func run(o options) error {
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	log := newLogger(o.logLevel)
 	if o.demo.enabled && o.logLevel == "info" {
 		log = newLogger("warn") // keep the report readable

@@ -23,7 +23,7 @@ import (
 // Redis, the DB and every accepted order id agree at the end.
 func TestFlashSaleEndToEnd(t *testing.T) {
 	e := newTestEnv(t, Config{})
-	o := demoOptions{stock: 200, users: 2000, concurrency: 128, payTimeout: time.Second, payShare: 0.6}
+	o := demoOptions{stock: 150, users: 1500, concurrency: 128, payTimeout: time.Second, payShare: 0.6}
 	if redistest.CurrentTier() == redistest.Miniredis {
 		// miniredis compiles every Lua script call afresh: keep the embedded tier smaller.
 		o.stock, o.users = 80, 800

@@ -30,7 +30,7 @@ type Config struct {
 	UserBurst       int           // burst per user (default 5)
 	GateTTL         time.Duration // how long a seen sold-out is trusted locally (default 300ms)
 	ReleaseInterval time.Duration // how often due unpaid orders are released (default 200ms)
-	Consumers       int           // outbox consumers per sale feeding the batcher (default 8)
+	Consumers       int           // outbox consumers per sale feeding the batcher (default 32)
 	RedisRateLimit  bool          // per-user limit shared by all instances (GCRA on Redis) instead of per instance
 	Logger          *slog.Logger
 }
@@ -52,7 +52,7 @@ func (c Config) withDefaults() Config {
 		c.ReleaseInterval = 200 * time.Millisecond
 	}
 	if c.Consumers <= 0 {
-		c.Consumers = 8
+		c.Consumers = 32
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
