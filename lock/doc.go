@@ -111,7 +111,9 @@
 //     until the validity ends, then cancels the context with ErrLost.
 //   - Redlock: every master gets a time budget per operation (acquire and
 //     refresh: 5% of the TTL, at least 100ms or TTL/3; release and TTL: 500ms),
-//     so a dead master cannot stall an operation for longer.
+//     so a dead master cannot stall an operation for longer. Give the master
+//     clients MaxRetries: -1 and DialerRetries: 1: by default go-redis retries
+//     a refused dial five times, which spends that budget on every operation.
 //   - Redlock: a minority of masters down is tolerated; with a majority down
 //     Acquire fails with ErrNoQuorum (retried by the Retry strategy, since a
 //     node blip is transient). Partial grants are released.

@@ -64,7 +64,7 @@ func ctxT(t testing.TB) context.Context {
 // and deadlines bound every operation, and a loaded machine must not turn a
 // slow reply into a test failure. No retries, so a stopped server fails fast.
 func patientClient(t testing.TB, s *redistest.RedisServer) *redis.Client {
-	c := redis.NewClient(&redis.Options{Addr: s.Addr(), MaxRetries: -1, DialTimeout: time.Second})
+	c := redis.NewClient(&redis.Options{Addr: s.Addr(), MaxRetries: -1, DialerRetries: 1, DialTimeout: time.Second})
 	t.Cleanup(func() { _ = c.Close() })
 	return c
 }
