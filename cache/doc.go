@@ -80,6 +80,19 @@
 //     is only protected by the lock if the source checks the fencing token
 //     (pass HeldLock.Fence() to it).
 //
+// # Optional L1 tier
+//
+// WithL1(n, ttl) keeps up to n values in process for up to ttl (random
+// eviction). This Cache's invalidations drop the local entry and PUBLISH the
+// key on "P cache:l1"; instances that called StartL1Sync drop theirs on
+// receipt, and clear their whole L1 whenever the subscription is
+// (re)established. A value read from a lower tier is not stored in L1 if any
+// invalidation arrived during that read. The L1 weakens every guarantee
+// above: an L1 hit can be stale for the pub/sub delivery delay, and for up
+// to ttl if a message is lost (pub/sub is at-most-once) or if the writer's
+// invalidation came from a DeleteWorker (which does not publish). Close stops
+// the subscriber.
+//
 // The consistency harness (cache/internal/harness, run by the tests and by
 // cache/cmd/consistency) measures all five; see README.md for the table.
 //
@@ -97,6 +110,7 @@
 //	P cache:{dd}:failed    list: the latest 1000 deletes given up
 //	P bloom:{NAME:i}     shard i of a RedisBloom bitmap (at most WithShardBits bits)
 //	P cache:lock:K       the lock name passed to the Locker by WriteThrough
+//	P cache:l1           pub/sub channel of L1 invalidations (message = K)
 //
 // All scripts touch one hash tag: an entry's scripts use {K}, the double
 // delete scripts use {dd}, and the worker's DEL of a value key is a separate
