@@ -523,6 +523,7 @@ func printReport(w io.Writer, r *DemoReport) {
 	fmt.Fprintf(w, "stock %d − available %d = %d   redis reserved %d + sold %d = %d\n",
 		f.Stock, f.Available, f.Stock-f.Available, f.Reserved, f.Sold, f.Reserved+f.Sold)
 	fmt.Fprintf(w, "db orders: paid %d, reserved %d, released %d (rows %d)\n", f.DBPaid, f.DBReserved, f.DBReleased, f.DBOrders)
+	fmt.Fprintf(w, "stock outbox replayed: %d events, journal mismatches %d, drift %v\n", f.OutboxEvents, f.JournalMismatch, f.OutboxDrift)
 	fmt.Fprintf(w, "oversold %d, users with >1 order %d, accepted orders missing in db %d → %s\n",
 		max(0, f.Oversold), r.UsersOverLimit, r.MissingInDB, okStr(f.OK && f.Oversold <= 0 && r.MissingInDB == 0 && r.UsersOverLimit == 0))
 	if r.BlastRequests > 0 && r.NaiveRPS > 0 {

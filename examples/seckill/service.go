@@ -180,7 +180,7 @@ func (s *Service) Close(ctx context.Context) error {
 	var drainErr error
 	for _, sale := range sales {
 		wait := time.Until(deadlineOr(ctx, 20*time.Second))
-		r, err := s.Reconcile(ctx, sale, wait)
+		r, err := s.drained(ctx, sale, wait)
 		if err == nil && !r.OK {
 			err = fmt.Errorf("sale %s not drained: %s", sale, r.Explanation)
 		}
@@ -709,24 +709,57 @@ func (s *Service) Pay(ctx context.Context, id, user string) error {
 
 // Reconciliation compares Redis counters, the DB and the sale's total stock.
 type Reconciliation struct {
-	Sale        string `json:"sale"`
-	Stock       int64  `json:"stock"`
-	Available   int64  `json:"available"`
-	Reserved    int64  `json:"reserved"`
-	Sold        int64  `json:"sold"`
-	DBReserved  int64  `json:"db_reserved"`
-	DBPaid      int64  `json:"db_paid"`
-	DBReleased  int64  `json:"db_released"`
-	DBOrders    int64  `json:"db_orders"`
-	Oversold    int64  `json:"oversold"` // (reserved+sold) - stock, must be ≤ 0
-	OK          bool   `json:"ok"`
-	Explanation string `json:"explanation,omitempty"`
+	Sale       string `json:"sale"`
+	Stock      int64  `json:"stock"`
+	Available  int64  `json:"available"`
+	Reserved   int64  `json:"reserved"`
+	Sold       int64  `json:"sold"`
+	DBReserved int64  `json:"db_reserved"`
+	DBPaid     int64  `json:"db_paid"`
+	DBReleased int64  `json:"db_released"`
+	DBOrders   int64  `json:"db_orders"`
+	Oversold   int64  `json:"oversold"` // (reserved+sold) - stock, must be ≤ 0
+	// From stock.Reconcile: outbox events replayed, journal entries that disagree
+	// with the outbox, and whether the replayed totals differ from the counters.
+	OutboxEvents    int    `json:"outbox_events"`
+	JournalMismatch int    `json:"journal_mismatch"`
+	OutboxDrift     bool   `json:"outbox_drift"`
+	OK              bool   `json:"ok"`
+	Explanation     string `json:"explanation,omitempty"`
 }
 
 // Reconcile checks stock − available == reserved + sold (Redis) and that the DB holds
 // exactly the reserved and paid units Redis reports. The DB trails Redis by the
 // outbox; wait bounds how long to let it catch up before reporting a difference.
+//
+// It then replays the sale's stock outbox against the counters and the journal
+// (stock.Reconcile): every applied op in the journal must be in the outbox, and the
+// outbox totals must equal the counters.
 func (s *Service) Reconcile(ctx context.Context, sale string, wait time.Duration) (Reconciliation, error) {
+	r, err := s.drained(ctx, sale, wait)
+	if err != nil {
+		return r, err
+	}
+	rep, err := s.inv.st.Reconcile(ctx, sale)
+	if err != nil {
+		return r, err
+	}
+	r.OutboxEvents = rep.Events
+	r.JournalMismatch = len(rep.JournalMismatch)
+	for _, d := range rep.SKUs {
+		if d.Drift() {
+			r.OutboxDrift = true
+		}
+	}
+	if !rep.OK() {
+		r.OK = false
+		r.Explanation = strings.TrimPrefix(r.Explanation+"; outbox/journal disagree with the counters", "; ")
+	}
+	return r, nil
+}
+
+// drained waits (up to wait) until the DB holds exactly what the Redis counters say.
+func (s *Service) drained(ctx context.Context, sale string, wait time.Duration) (Reconciliation, error) {
 	deadline := time.Now().Add(wait)
 	for {
 		r, err := s.reconcileOnce(ctx, sale)
