@@ -114,17 +114,21 @@ func (v *inventory) Confirm(ctx context.Context, sale, op string) error {
 	return err
 }
 
-// Release returns a reserved unit to the sale: nil when released now or before,
-// ErrPaid when the order was paid.
-func (v *inventory) Release(ctx context.Context, sale, op string) error {
+// Release returns a reserved unit to the sale: released reports whether this call
+// did it (false: released before, e.g. by another instance's worker); ErrPaid when
+// the order was paid.
+func (v *inventory) Release(ctx context.Context, sale, op string) (released bool, err error) {
 	r, err := v.st.Release(ctx, sale, op)
 	if errors.Is(err, stock.ErrBadState) {
 		if r.State == stock.StateConfirmed || r.State == stock.StateDeducted {
-			return ErrPaid
+			return false, ErrPaid
 		}
-		return nil
+		return false, nil
 	}
-	return err
+	if err != nil {
+		return false, err
+	}
+	return !r.Duplicate, nil
 }
 
 // Counts reads the sale's counters.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -425,4 +426,82 @@ func TestAdminAuthAndValidation(t *testing.T) {
 		t.Fatalf("unknown order: %v", err)
 	}
 	_ = fmt.Sprint()
+}
+
+// TestTwoInstances: two service instances share Redis and the database. Buyers hit
+// both; nobody pays; the release workers of both instances race on the same durable
+// timeout queue. Every order is released exactly once, all stock comes back, and the
+// books agree (the consumers of both instances share the outbox consumer group).
+func TestTwoInstances(t *testing.T) {
+	a := newTestEnv(t, Config{})
+	svcB, err := NewService(Config{Prefix: a.svc.cfg.Prefix, Logger: quietLogger(), ReleaseInterval: 50 * time.Millisecond, Consumers: 4}, a.rdb, a.store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svcB.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	sl, _ := a.sale(t, CreateSaleRequest{ID: saleName(t), Stock: 100, PayTimeoutMs: 500})
+	b := &testEnv{svc: svcB}
+	b.svc.startConsumer(sl.ID) // B learns about a sale created on A (as after a restart)
+	var accepted atomic.Int64
+	var wg sync.WaitGroup
+	for i := range 300 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e := a
+			if i%2 == 1 {
+				e = b
+			}
+			if r := e.buy(t, sl, "u"+strconv.Itoa(i)); r.Status == "pending" {
+				accepted.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	// ≥ 100: a unit released while buyers were still arriving is sold again.
+	n := accepted.Load()
+	if n < 100 {
+		t.Fatalf("accepted %d, want at least the 100 units", n)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		c, err := a.svc.inv.Counts(ctx, sl.ID)
+		if err == nil && c.Available == 100 && c.Reserved == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not all released: %+v %v", c, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	rec, err := a.svc.Reconcile(ctx, sl.ID, 10*time.Second)
+	if err != nil || !rec.OK || rec.DBReleased != n || rec.DBOrders != n {
+		t.Fatalf("reconcile %+v %v (accepted %d)", rec, err, n)
+	}
+	st := a.svc.Stats()["release"]["released"] + svcB.Stats()["release"]["released"]
+	if st != n {
+		t.Fatalf("releases applied %d, want exactly one per order (%d)", st, n)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := svcB.Close(cctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestStoreTier: on the real-Redis tiers with SURGE_MYSQL_DSN set, the tests run on
+// MariaDB/MySQL, not SQLite.
+func TestStoreTier(t *testing.T) {
+	st := testStore(t)
+	want := "sqlite"
+	if os.Getenv(EnvMySQL) != "" && redistest.Real() {
+		want = "mysql"
+	}
+	if st.dialect != want {
+		t.Fatalf("store dialect %s, want %s", st.dialect, want)
+	}
+	t.Logf("tier %s, database %s", redistest.CurrentTier(), st.dialect)
 }

@@ -214,10 +214,11 @@ func (s *Service) startConsumer(sale string) {
 	}
 	s.consumers[sale] = true
 	host, _ := os.Hostname()
+	instance := randHex(3) // two services in one process must not share consumer names
 	for i := range s.cfg.Consumers {
 		cfg := stock.ConsumerConfig{
 			Group: sale, ConsumerGroup: "seckill-orders", Batch: 8, Block: 250 * time.Millisecond, MinIdle: 5 * time.Second,
-			Consumer: fmt.Sprintf("%s-%d-%d", host, os.Getpid(), i),
+			Consumer: fmt.Sprintf("%s-%d-%s-%d", host, os.Getpid(), instance, i),
 		}
 		s.wg.Add(1)
 		go func() {
@@ -326,10 +327,12 @@ func (s *Service) releaseDue(ctx context.Context, now time.Time) (int, error) {
 			_ = s.rdb.ZRem(ctx, s.timeoutKey(), m).Err()
 			continue
 		}
-		err := s.inv.Release(ctx, sale, op)
+		released, err := s.inv.Release(ctx, sale, op)
 		switch {
 		case err == nil:
-			s.releasesDone.Add(1)
+			if released {
+				s.releasesDone.Add(1)
+			}
 			s.inv.st.Reopen(sale) // released stock can be sold again
 			s.log.Debug("released unpaid order", "sale", sale, "order", op)
 		case errors.Is(err, ErrPaid):
