@@ -505,3 +505,32 @@ func TestStoreTier(t *testing.T) {
 	}
 	t.Logf("tier %s, database %s", redistest.CurrentTier(), st.dialect)
 }
+
+// TestPersistFailureRedelivers: while the database refuses order writes, accepted
+// orders stay unacknowledged in the stock outbox; once it recovers they are
+// redelivered (XAUTOCLAIM after MinIdle) and persisted exactly once. Nothing accepted
+// is lost.
+func TestPersistFailureRedelivers(t *testing.T) {
+	e := newTestEnv(t, Config{})
+	ctx := context.Background()
+	sl, _ := e.sale(t, CreateSaleRequest{ID: saleName(t), Stock: 50})
+	if _, err := e.store.db.ExecContext(ctx, `ALTER TABLE orders RENAME TO orders_away`); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		if r := e.buy(t, sl, "u"+strconv.Itoa(i)); r.Status != "pending" {
+			t.Fatalf("buy %d: %+v", i, r)
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // let the consumers fail at least once
+	if n := e.svc.Stats()["persist"]["errors"]; n == 0 {
+		t.Fatal("persist did not fail while the table was away")
+	}
+	if _, err := e.store.db.ExecContext(ctx, `ALTER TABLE orders_away RENAME TO orders`); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := e.svc.Reconcile(ctx, sl.ID, 20*time.Second)
+	if err != nil || !rec.OK || rec.DBOrders != 20 || rec.DBReserved != 20 {
+		t.Fatalf("after recovery: %+v %v", rec, err)
+	}
+}
