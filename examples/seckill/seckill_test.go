@@ -24,7 +24,7 @@ import (
 // Redis, the DB and every accepted order id agree at the end.
 func TestFlashSaleEndToEnd(t *testing.T) {
 	e := newTestEnv(t, Config{})
-	o := demoOptions{stock: 150, users: 1500, concurrency: 128, payTimeout: time.Second, payShare: 0.6}
+	o := demoOptions{stock: 120, users: 1200, concurrency: 128, payTimeout: time.Second, payShare: 0.6}
 	if redistest.CurrentTier() == redistest.Miniredis {
 		// miniredis compiles every Lua script call afresh: keep the embedded tier smaller.
 		o.stock, o.users = 80, 800
@@ -66,7 +66,7 @@ func TestFlashSaleEndToEnd(t *testing.T) {
 // buyers through the service API: exactly stock orders, each persisted once.
 func TestOversellManyBuyers(t *testing.T) {
 	e := newTestEnv(t, Config{})
-	stock, buyers := 500, 4000
+	stock, buyers := 400, 3000
 	if redistest.CurrentTier() == redistest.Miniredis {
 		stock, buyers = 150, 1000
 	}
