@@ -86,6 +86,7 @@ type Service struct {
 	idem   *idempotency.Store
 	hub    *hub
 	m      *metrics
+	local  *stripes // per-instance queue in front of the distributed lock
 
 	stopOnce sync.Once
 	stop     chan struct{}
@@ -100,7 +101,7 @@ type Service struct {
 // to drain.
 func NewService(cfg Config, rdb redis.UniversalClient, store *Store) (*Service, error) {
 	cfg.defaults()
-	s := &Service{cfg: cfg, log: cfg.Logger, rdb: rdb, store: store, hub: newHub(), stop: make(chan struct{})}
+	s := &Service{cfg: cfg, log: cfg.Logger, rdb: rdb, store: store, hub: newHub(), local: newStripes(), stop: make(chan struct{})}
 	var err error
 	if s.locks, err = lock.New(rdb, lock.WithPrefix(cfg.Prefix)); err != nil {
 		return nil, err
@@ -419,7 +420,12 @@ func (s *Service) placeBid(ctx context.Context, b BidRequest) (BidResult, error)
 		out.Result, out.Auction = ResultAccepted, next
 		return nil
 	}
+	release, err := s.local.acquire(ctx, b.AuctionID, s.cfg.LockTTL)
+	if err != nil {
+		return BidResult{}, err
+	}
 	rebuilt, err := s.cache.WriteThrough(ctx, b.AuctionID, write, s.load)
+	release()
 	switch {
 	case !committed && out.Result != "" && out.Result != ResultAccepted:
 		s.bidsRejected.Add(1)
@@ -549,5 +555,46 @@ func (h *hub) publish(a Auction) {
 		case ch <- a:
 		default:
 		}
+	}
+}
+
+// stripes serialise this instance's writers per auction before they reach the
+// distributed lock: on a hot auction only one goroutine per instance polls the
+// Redis lock, instead of every bidder retrying it every millisecond (which costs
+// Redis round trips and, measured, more than halves bids/s). Correctness still
+// rests on the distributed lock and the fence; this is only a queue.
+type stripes [256]chan struct{}
+
+func newStripes() *stripes {
+	var s stripes
+	for i := range s {
+		s[i] = make(chan struct{}, 1)
+	}
+	return &s
+}
+
+// acquire waits at most maxWait: a local writer stalled past that (its lock has
+// expired by then) must not hold up the others, which then go straight to the
+// distributed lock.
+func (s *stripes) acquire(ctx context.Context, key string, maxWait time.Duration) (func(), error) {
+	h := uint32(2166136261) // FNV-1a
+	for i := 0; i < len(key); i++ {
+		h = (h ^ uint32(key[i])) * 16777619
+	}
+	ch := s[h%uint32(len(s))]
+	select {
+	case ch <- struct{}{}:
+		return func() { <-ch }, nil
+	default:
+	}
+	t := time.NewTimer(maxWait)
+	defer t.Stop()
+	select {
+	case ch <- struct{}{}:
+		return func() { <-ch }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-t.C:
+		return func() {}, nil
 	}
 }
