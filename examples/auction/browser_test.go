@@ -2,35 +2,19 @@ package main
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/surgekit/surge/examples/internal/exampleutil"
 )
-
-// chromiumPath finds Chromium. Absent: skip locally, fail on CI (CI=true).
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium not installed but CI=true: the browser test must run in CI")
-	}
-	t.Skip("chromium not installed")
-	return ""
-}
 
 // TestBrowserPage drives the page in headless Chromium: the state renders, a
 // click bids the minimum and shows "accepted", a bid placed by someone else over
 // the API arrives live over SSE (no reload), a too-low bid shows the minimum, and
 // when the auction ends the page shows the winner and disables the button.
 func TestBrowserPage(t *testing.T) {
-	exe := chromiumPath(t)
+	exe := exampleutil.ChromiumPath(t)
 	e := newTestEnv(t, Config{SnipeWindow: 100 * time.Millisecond}, nil)
 	bg := context.Background()
 	a := e.create(t, CreateRequest{Title: "Headless gavel", StartPrice: 40, Increment: 5, DurationMs: 6000})

@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/redis/go-redis/v9"
+	"github.com/surgekit/surge/examples/internal/exampleutil"
 	"github.com/surgekit/surge/internal/redistest"
 )
 
@@ -45,7 +46,7 @@ func testStore(t testing.TB) *Store {
 		}
 		t.Cleanup(func() {
 			_ = st.Close()
-			if err := mysqlExec(context.Background(), cfg, "DROP DATABASE IF EXISTS `%s`", cfg.DBName); err != nil {
+			if err := exampleutil.DropMySQLDatabase(context.Background(), cfg.FormatDSN(), cfg.DBName); err != nil {
 				t.Logf("drop %s: %v", cfg.DBName, err)
 			}
 		})

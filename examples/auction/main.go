@@ -20,12 +20,11 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
+	"github.com/surgekit/surge/examples/internal/exampleutil"
 	"github.com/surgekit/surge/ratelimit"
 )
 
@@ -79,14 +78,6 @@ func main() {
 	}
 }
 
-func newLogger(level string) *slog.Logger {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		l = slog.LevelInfo
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
-}
-
 // backends opens Redis and SQL as selected; cleanup closes them.
 func backends(ctx context.Context, o options, log *slog.Logger) (redis.UniversalClient, *Store, func(), error) {
 	var cleanups []func()
@@ -95,31 +86,12 @@ func backends(ctx context.Context, o options, log *slog.Logger) (redis.Universal
 			cleanups[i]()
 		}
 	}
-	var rdb redis.UniversalClient
-	switch {
-	case o.redisCluster != "":
-		rdb = redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(o.redisCluster, ","), PoolSize: 128})
-		log.Info("redis", "mode", "cluster", "addrs", o.redisCluster)
-	case o.redisAddr != "":
-		rdb = redis.NewClient(&redis.Options{Addr: o.redisAddr, PoolSize: 128})
-		log.Info("redis", "mode", "standalone", "addr", o.redisAddr)
-	default:
-		m, err := miniredis.Run()
-		if err != nil {
-			return nil, nil, cleanup, err
-		}
-		cleanups = append(cleanups, m.Close)
-		rdb = redis.NewClient(&redis.Options{Addr: m.Addr(), PoolSize: 128})
-		log.Info("redis", "mode", "embedded miniredis", "addr", m.Addr())
+	rdb, closeRedis, err := exampleutil.OpenRedis(ctx, o.redisAddr, o.redisCluster, 128, log)
+	if err != nil {
+		return nil, nil, cleanup, err
 	}
-	cleanups = append(cleanups, func() { _ = rdb.Close() })
-	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if err := rdb.Ping(pctx).Err(); err != nil {
-		return nil, nil, cleanup, fmt.Errorf("redis: %w", err)
-	}
+	cleanups = append(cleanups, closeRedis)
 	var store *Store
-	var err error
 	if o.mysqlDSN != "" {
 		store, err = OpenMySQL(ctx, o.mysqlDSN)
 		log.Info("database", "driver", "mysql")
@@ -146,9 +118,9 @@ func backends(ctx context.Context, o options, log *slog.Logger) (redis.Universal
 }
 
 func run(o options) error {
-	log := newLogger(o.logLevel)
+	log := exampleutil.NewLogger(o.logLevel)
 	if o.load > 0 && o.logLevel == "info" {
-		log = newLogger("warn")
+		log = exampleutil.NewLogger("warn")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

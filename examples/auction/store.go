@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/surgekit/surge/examples/internal/exampleutil"
 	_ "modernc.org/sqlite" // pure-Go SQLite, registered as "sqlite"
 )
 
@@ -72,7 +73,7 @@ func OpenMySQL(ctx context.Context, dsn string) (*Store, error) {
 	if cfg.DBName == "" {
 		cfg.DBName = "auction"
 	}
-	if err := mysqlExec(ctx, cfg, "CREATE DATABASE IF NOT EXISTS `%s`", cfg.DBName); err != nil {
+	if err := exampleutil.CreateMySQLDatabase(ctx, cfg, cfg.DBName); err != nil {
 		return nil, err
 	}
 	db, err := sql.Open("mysql", cfg.FormatDSN())
@@ -83,34 +84,6 @@ func OpenMySQL(ctx context.Context, dsn string) (*Store, error) {
 	db.SetMaxIdleConns(32)
 	s := &Store{db: db, dialect: "mysql"}
 	return s, s.migrate(ctx)
-}
-
-// mysqlExec runs a database-level statement without selecting a database.
-func mysqlExec(ctx context.Context, cfg *mysql.Config, stmt, name string) error {
-	if !validDBName(name) {
-		return fmt.Errorf("mysql database name %q: only [A-Za-z0-9_] allowed", name)
-	}
-	c := cfg.Clone()
-	c.DBName = ""
-	db, err := sql.Open("mysql", c.FormatDSN())
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	_, err = db.ExecContext(ctx, fmt.Sprintf(stmt, name))
-	return err
-}
-
-func validDBName(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 // Close closes the database.

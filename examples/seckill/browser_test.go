@@ -2,36 +2,19 @@ package main
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/surgekit/surge/examples/internal/exampleutil"
 )
-
-// chromiumPath finds Debian's chromium. Absent: skip locally, fail on CI (CI=true),
-// where .ci/setup-extra.sh installs it.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium not installed but CI=true: the browser test must run in CI")
-	}
-	t.Skip("chromium not installed")
-	return ""
-}
 
 // TestBrowserPage drives the page at / in headless Chromium: item, live stock and
 // countdown render; the buy button greys out after one click, a second click sends
 // nothing, the result shows the reserved order, and paying it works.
 func TestBrowserPage(t *testing.T) {
-	exe := chromiumPath(t)
+	exe := exampleutil.ChromiumPath(t)
 	e := newTestEnv(t, Config{})
 	bg := context.Background()
 	sl, _ := e.sale(t, CreateSaleRequest{ID: saleName(t), Item: "Headless hoodie", Stock: 3, PerUserLimit: 1, PayTimeoutMs: 60000})

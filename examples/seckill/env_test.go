@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/redis/go-redis/v9"
+	"github.com/surgekit/surge/examples/internal/exampleutil"
 	"github.com/surgekit/surge/internal/redistest"
 )
 
@@ -37,7 +38,7 @@ func testStore(t testing.TB) *Store {
 		}
 		t.Cleanup(func() {
 			_ = st.Close()
-			if err := dropMySQLDatabase(context.Background(), dsn, cfg.DBName); err != nil {
+			if err := exampleutil.DropMySQLDatabase(context.Background(), dsn, cfg.DBName); err != nil {
 				t.Logf("drop %s: %v", cfg.DBName, err)
 			}
 		})

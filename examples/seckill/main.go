@@ -18,12 +18,11 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
-	"strings"
 	"syscall"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
+	"github.com/surgekit/surge/examples/internal/exampleutil"
 )
 
 type options struct {
@@ -86,14 +85,6 @@ func main() {
 	}
 }
 
-func newLogger(level string) *slog.Logger {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		l = slog.LevelInfo
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
-}
-
 // backends opens Redis and SQL as selected; cleanup closes them (and removes what was
 // embedded).
 func backends(ctx context.Context, o options, log *slog.Logger) (redis.UniversalClient, *Store, func(), error) {
@@ -103,31 +94,12 @@ func backends(ctx context.Context, o options, log *slog.Logger) (redis.Universal
 			cleanups[i]()
 		}
 	}
-	var rdb redis.UniversalClient
-	switch {
-	case o.redisCluster != "":
-		rdb = redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(o.redisCluster, ","), PoolSize: 256})
-		log.Info("redis", "mode", "cluster", "addrs", o.redisCluster)
-	case o.redisAddr != "":
-		rdb = redis.NewClient(&redis.Options{Addr: o.redisAddr, PoolSize: 256})
-		log.Info("redis", "mode", "standalone", "addr", o.redisAddr)
-	default:
-		m, err := miniredis.Run()
-		if err != nil {
-			return nil, nil, cleanup, err
-		}
-		cleanups = append(cleanups, m.Close)
-		rdb = redis.NewClient(&redis.Options{Addr: m.Addr(), PoolSize: 256})
-		log.Info("redis", "mode", "embedded miniredis", "addr", m.Addr())
+	rdb, closeRedis, err := exampleutil.OpenRedis(ctx, o.redisAddr, o.redisCluster, 256, log)
+	if err != nil {
+		return nil, nil, cleanup, err
 	}
-	cleanups = append(cleanups, func() { _ = rdb.Close() })
-	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if err := rdb.Ping(pctx).Err(); err != nil {
-		return nil, nil, cleanup, fmt.Errorf("redis: %w", err)
-	}
+	cleanups = append(cleanups, closeRedis)
 	var store *Store
-	var err error
 	if o.mysqlDSN != "" {
 		store, err = OpenMySQL(ctx, o.mysqlDSN)
 		log.Info("database", "driver", "mysql")
@@ -165,9 +137,9 @@ func run(o options) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	log := newLogger(o.logLevel)
+	log := exampleutil.NewLogger(o.logLevel)
 	if o.demo.enabled && o.logLevel == "info" {
-		log = newLogger("warn") // keep the report readable
+		log = exampleutil.NewLogger("warn") // keep the report readable
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -165,7 +165,10 @@ func TestDuplicateClicks(t *testing.T) {
 // unit is sold to the next buyer, and paying the expired order fails with 409.
 func TestTimeoutReleaseAndResell(t *testing.T) {
 	e := newTestEnv(t, Config{})
-	sl, path := e.sale(t, CreateSaleRequest{ID: saleName(t), Stock: 1, PerUserLimit: 1, PayTimeoutMs: 300})
+	// The pay timeout must outlast bob's buy→pay round trips below on a loaded CI
+	// machine (300 ms did not), yet stay short enough to wait for alice's release.
+	const payTimeout = 1500 * time.Millisecond
+	sl, path := e.sale(t, CreateSaleRequest{ID: saleName(t), Stock: 1, PerUserLimit: 1, PayTimeoutMs: payTimeout.Milliseconds()})
 	ctx := context.Background()
 	var a BuyResult
 	if code, err := e.c.do(ctx, "POST", path, "alice", e.token(t, path, "alice"), nil, &a); err != nil || code != http.StatusAccepted {
@@ -201,7 +204,7 @@ func TestTimeoutReleaseAndResell(t *testing.T) {
 	}
 	waitStatus(t, e, b.OrderID, "paid", 10*time.Second)
 	// A paid order is never released, even after its deadline.
-	time.Sleep(500 * time.Millisecond)
+	time.Sleep(payTimeout + 300*time.Millisecond)
 	rec, err := e.svc.Reconcile(ctx, sl.ID, 5*time.Second)
 	if err != nil || !rec.OK || rec.Sold != 1 || rec.DBPaid != 1 || rec.DBReleased != 1 {
 		t.Fatalf("reconcile %+v %v", rec, err)

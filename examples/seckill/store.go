@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/surgekit/surge/examples/internal/exampleutil"
 	_ "modernc.org/sqlite" // pure-Go SQLite, registered as "sqlite"
 )
 
@@ -69,7 +70,7 @@ func OpenMySQL(ctx context.Context, dsn string) (*Store, error) {
 	if cfg.DBName == "" {
 		cfg.DBName = "seckill"
 	}
-	if err := createMySQLDatabase(ctx, cfg, cfg.DBName); err != nil {
+	if err := exampleutil.CreateMySQLDatabase(ctx, cfg, cfg.DBName); err != nil {
 		return nil, err
 	}
 	db, err := sql.Open("mysql", cfg.FormatDSN())
@@ -80,52 +81,6 @@ func OpenMySQL(ctx context.Context, dsn string) (*Store, error) {
 	db.SetMaxIdleConns(32)
 	s := &Store{db: db, dialect: "mysql"}
 	return s, s.migrate(ctx)
-}
-
-func createMySQLDatabase(ctx context.Context, cfg *mysql.Config, name string) error {
-	if !validDBName(name) {
-		return fmt.Errorf("mysql database name %q: only [A-Za-z0-9_] allowed", name)
-	}
-	c := cfg.Clone()
-	c.DBName = ""
-	db, err := sql.Open("mysql", c.FormatDSN())
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	_, err = db.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS `"+name+"`")
-	return err
-}
-
-// dropMySQLDatabase is used by tests to remove their private database.
-func dropMySQLDatabase(ctx context.Context, dsn, name string) error {
-	cfg, err := mysql.ParseDSN(dsn)
-	if err != nil {
-		return err
-	}
-	if !validDBName(name) {
-		return fmt.Errorf("bad database name %q", name)
-	}
-	cfg.DBName = ""
-	db, err := sql.Open("mysql", cfg.FormatDSN())
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	_, err = db.ExecContext(ctx, "DROP DATABASE IF EXISTS `"+name+"`")
-	return err
-}
-
-func validDBName(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 func (s *Store) Close() error { return s.db.Close() }
