@@ -34,6 +34,7 @@ func (b *single) acquire(ctx context.Context, k keys, token string, ttl time.Dur
 	}
 	n, err := b.s.acquire.Run(ctx, b.rdb, []string{k.lock, k.fence}, token, ttl.Milliseconds()).Int64()
 	if err != nil {
+		b.abandon(ctx, k, token)
 		return grant{}, err
 	}
 	if n == 0 {
@@ -59,6 +60,7 @@ func (b *single) acquireWait(ctx context.Context, k keys, token string, ttl time
 	defer conn.Close()
 	n, err := b.s.acquire.Run(ctx, conn, []string{k.lock, k.fence}, token, ttl.Milliseconds()).Int64()
 	if err != nil {
+		b.abandon(ctx, k, token)
 		return grant{}, err
 	}
 	if n == 0 {
@@ -73,6 +75,20 @@ func (b *single) acquireWait(ctx context.Context, k keys, token string, ttl time
 	}
 	return g, nil
 }
+
+// abandon undoes an acquire whose reply was lost (a timeout or a cancelled
+// context after the server may already have run the script): without it the key
+// would stay held by a token nobody knows until its TTL ran out. The release is
+// compare-and-delete on a token no one else has, so it can never free another
+// owner's lock; its own failure is ignored because the TTL still bounds the cost.
+func (b *single) abandon(ctx context.Context, k keys, token string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abandonTimeout)
+	defer cancel()
+	_ = b.s.release.Run(ctx, b.rdb, []string{k.lock}, token).Err()
+}
+
+// abandonTimeout bounds the clean-up of a lost acquire reply.
+const abandonTimeout = time.Second
 
 func (b *single) release(ctx context.Context, k keys, token string) error {
 	n, err := b.s.release.Run(ctx, b.rdb, []string{k.lock}, token).Int64()
