@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/surgekit/surge/internal/cputime"
 	"github.com/surgekit/surge/internal/redistest"
 )
 
@@ -36,7 +37,7 @@ func BenchmarkCodeGeneration(b *testing.B) {
 			var sink int
 			for b.Loop() {
 				t0 := time.Now()
-				surgeCPU += threadCPU(func() {
+				surgeCPU += cputime.Thread(func() {
 					for range surgeBatch {
 						c, err := s.NextCode(ctx)
 						if err != nil {

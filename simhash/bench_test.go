@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/surgekit/surge/internal/cputime"
 	"github.com/surgekit/surge/internal/redistest"
 )
 
@@ -62,13 +63,13 @@ func BenchmarkFingerprint(b *testing.B) {
 			var sink Fingerprint
 			for b.Loop() {
 				t0 := time.Now()
-				fastCPU += threadCPU(func() {
+				fastCPU += cputime.Thread(func() {
 					for range 10 {
 						sink ^= h.Fingerprint(text)
 					}
 				})
 				t1 := time.Now()
-				slowCPU += threadCPU(func() { sink ^= naive(h.tok, text) })
+				slowCPU += cputime.Thread(func() { sink ^= naive(h.tok, text) })
 				fast += t1.Sub(t0)
 				slow += time.Since(t1)
 			}
@@ -120,13 +121,13 @@ func BenchmarkIndexLookup(b *testing.B) {
 	var fast, slow time.Duration // thread CPU time: the machine may be shared
 	found := 0
 	for b.Loop() {
-		fast += threadCPU(func() {
+		fast += cputime.Thread(func() {
 			for _, q := range queries {
 				buf = idx.AppendQuery(buf[:0], q)
 				found += len(buf)
 			}
 		})
-		slow += threadCPU(func() {
+		slow += cputime.Thread(func() {
 			q := queries[0]
 			for _, fp := range fps {
 				if Distance(q, fp) <= 3 {

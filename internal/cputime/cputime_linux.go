@@ -1,6 +1,6 @@
 //go:build linux
 
-package simhash
+package cputime
 
 import (
 	"runtime"
@@ -9,11 +9,11 @@ import (
 	"unsafe"
 )
 
-// threadCPU runs f locked to its OS thread and returns the CPU time that thread
+// Thread runs f locked to its OS thread and returns the CPU time that thread
 // spent (CLOCK_THREAD_CPUTIME_ID, nanosecond resolution): on a shared,
 // overloaded machine wall time measures the scheduler, CPU time measures the
 // code ("per core").
-func threadCPU(f func()) time.Duration {
+func Thread(f func()) time.Duration {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	start := threadClock()
